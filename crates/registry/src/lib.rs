@@ -1,1 +1,48 @@
-//! placeholder
+//! Cairn's registry domain: artifacts, their plugin variants, queries, storage.
+//!
+//! A [`Registry`] owns three things:
+//! - the **index** ([`Index`]): SQLite through sqlx, one row per artifact and one per plugin
+//!   descriptor, with an index for every filter the HTTP API offers;
+//! - the **blob store** ([`BlobStore`]): artifacts content-addressed by SHA-256 through
+//!   `object_store` (`blobs/sha256/ab/abcdef…`);
+//! - the **trusted keys** ([`TrustedKeys`]) that upload signatures must verify under.
+//!
+//! An upload is streamed into an [`Upload`] (a staging file, hashed as bytes arrive, never
+//! held in memory), then [`Registry::publish`] analyses it, checks its signature and commits
+//! it: blob first (renamed into place and fsynced), then the index rows in one transaction.
+//! A crash between the two leaves an unreferenced blob, which nothing serves: readers go
+//! through the index.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cairn_registry::Error> {
+//! use cairn_registry::{Registry, RegistryConfig};
+//! let registry = Registry::open(RegistryConfig::new("./cairn-data")).await?;
+//! for plugin in registry.plugins().await? {
+//!     println!("{}: {}", plugin.name, plugin.description);
+//! }
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod blobs;
+mod digest;
+mod error;
+mod index;
+mod locks;
+mod model;
+mod registry;
+mod signature;
+mod staging;
+
+pub use blobs::{BlobRead, BlobStore, ByteRange};
+pub use digest::{Digest, DigestPrefix};
+pub use error::{Error, SignatureDefect};
+pub use index::Index;
+pub use model::{
+    FindQuery, MAX_LIMIT, DEFAULT_LIMIT, NewArtifact, PluginMetadata, PluginSummary,
+    PluginVariant, UploadOutcome,
+};
+pub use registry::{Registry, RegistryConfig};
+pub use signature::{SignatureCheck, TrustedKey, TrustedKeys};
+pub use staging::{Staged, Upload};
