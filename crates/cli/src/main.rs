@@ -1,1 +1,33 @@
-fn main() {}
+//! `cairn`: one command for the registry server and its tools.
+//!
+//! `main` only parses arguments, runs the chosen command and turns its result into an exit
+//! code; every command is a thin front-end over a library crate.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // `.env` fills in variables that are not already set; flags and real env still win.
+    let _ = dotenvy::dotenv();
+    let args = cmd::Cli::parse();
+    match cmd::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("cairn: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -27,7 +27,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_string_len: 16 * 1024, max_descriptors: 256 }
+        Limits {
+            max_string_len: 16 * 1024,
+            max_descriptors: 256,
+        }
     }
 }
 
@@ -41,7 +44,11 @@ pub(crate) fn decode(
 ) -> Result<Descriptor, Error> {
     let fail = |defect| Error::descriptor(export, defect);
     let ptr = image.pointer_size();
-    let size = if ptr == 8 { DESCRIPTOR_SIZE_64 } else { DESCRIPTOR_SIZE_32 };
+    let size = if ptr == 8 {
+        DESCRIPTOR_SIZE_64
+    } else {
+        DESCRIPTOR_SIZE_32
+    };
     // The whole struct must be file-backed: a zero-initialised symbol in .bss is not a plugin.
     image.bytes_at(addr, size).map_err(fail)?;
 
@@ -71,8 +78,12 @@ fn read_str(image: &dyn Image, slot: u64, limits: &Limits) -> Result<String, Des
         return Ok(String::new());
     }
     let target = image.pointer_at(slot)?;
-    let bytes = image.bytes_at(target, len).map_err(|_| DescriptorDefect::StringOutOfBounds)?;
-    std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| DescriptorDefect::InvalidUtf8)
+    let bytes = image
+        .bytes_at(target, len)
+        .map_err(|_| DescriptorDefect::StringOutOfBounds)?;
+    std::str::from_utf8(bytes)
+        .map(str::to_owned)
+        .map_err(|_| DescriptorDefect::InvalidUtf8)
 }
 
 /// Refuses two descriptors of the same kind with the same name: a registry could not tell
@@ -82,7 +93,10 @@ pub(crate) fn check_unique(descriptors: &[Descriptor]) -> Result<(), Error> {
     for d in descriptors {
         // Slices of one fat binary legitimately repeat a descriptor per architecture.
         if !seen.insert((d.plugin_kind, d.name.as_str(), d.architecture)) {
-            return Err(Error::DuplicateName { kind: d.plugin_kind, name: d.name.clone() });
+            return Err(Error::DuplicateName {
+                kind: d.plugin_kind,
+                name: d.name.clone(),
+            });
         }
     }
     Ok(())
@@ -96,7 +110,9 @@ pub(crate) fn collect<'a>(
     out: &mut Vec<Descriptor>,
 ) -> Result<(), Error> {
     for (name, addr) in exports {
-        let Some(kind) = PluginKind::from_export(name) else { continue };
+        let Some(kind) = PluginKind::from_export(name) else {
+            continue;
+        };
         if out.len() >= limits.max_descriptors {
             return Err(Error::TooManyDescriptors(limits.max_descriptors));
         }

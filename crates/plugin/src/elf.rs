@@ -11,21 +11,21 @@ use crate::types::{Architecture, Descriptor, FileType};
 
 // Relocation types that store "load base + addend" (base is 0 for static analysis).
 const RELATIVE: &[(u16, u32)] = &[
-    (header::EM_X86_64, 8),   // R_X86_64_RELATIVE
-    (header::EM_386, 8),      // R_386_RELATIVE
+    (header::EM_X86_64, 8),     // R_X86_64_RELATIVE
+    (header::EM_386, 8),        // R_386_RELATIVE
     (header::EM_AARCH64, 1027), // R_AARCH64_RELATIVE
-    (header::EM_ARM, 23),     // R_ARM_RELATIVE
+    (header::EM_ARM, 23),       // R_ARM_RELATIVE
 ];
 // Relocation types that store "symbol value + addend".
 const ABSOLUTE: &[(u16, u32)] = &[
-    (header::EM_X86_64, 1),    // R_X86_64_64
-    (header::EM_X86_64, 6),    // R_X86_64_GLOB_DAT
-    (header::EM_386, 1),       // R_386_32
-    (header::EM_386, 6),       // R_386_GLOB_DAT
-    (header::EM_AARCH64, 257), // R_AARCH64_ABS64
+    (header::EM_X86_64, 1),     // R_X86_64_64
+    (header::EM_X86_64, 6),     // R_X86_64_GLOB_DAT
+    (header::EM_386, 1),        // R_386_32
+    (header::EM_386, 6),        // R_386_GLOB_DAT
+    (header::EM_AARCH64, 257),  // R_AARCH64_ABS64
     (header::EM_AARCH64, 1025), // R_AARCH64_GLOB_DAT
-    (header::EM_ARM, 2),       // R_ARM_ABS32
-    (header::EM_ARM, 21),      // R_ARM_GLOB_DAT
+    (header::EM_ARM, 2),        // R_ARM_ABS32
+    (header::EM_ARM, 21),       // R_ARM_GLOB_DAT
 ];
 
 /// How the loader fills one pointer slot.
@@ -59,7 +59,10 @@ pub(crate) fn analyze(data: &[u8], limits: &Limits) -> Result<Vec<Descriptor>, E
         segments: segments(&elf),
         fixups: fixups(&elf),
     };
-    let exports = elf.dynsyms.iter().filter(|s| s.st_shndx != section_header::SHN_UNDEF as usize);
+    let exports = elf
+        .dynsyms
+        .iter()
+        .filter(|s| s.st_shndx != section_header::SHN_UNDEF as usize);
     let named = exports.filter_map(|s| Some((elf.dynstrtab.get_at(s.st_name)?, s.st_value)));
     let mut out = Vec::new();
     descriptor::collect(&image, named, limits, &mut out)?;
@@ -89,7 +92,11 @@ fn segments(elf: &Elf) -> Vec<Segment> {
             addr: s.sh_addr,
             mem_size: s.sh_size,
             file_offset: s.sh_offset,
-            file_size: if s.sh_type == section_header::SHT_NOBITS { 0 } else { s.sh_size },
+            file_size: if s.sh_type == section_header::SHT_NOBITS {
+                0
+            } else {
+                s.sh_size
+            },
         })
         .collect()
 }
@@ -99,7 +106,11 @@ fn fixups(elf: &Elf) -> HashMap<u64, Fixup> {
     let machine = elf.header.e_machine;
     let is = |table: &[(u16, u32)], t: u32| table.iter().any(|&(m, r)| m == machine && r == t);
     let mut map = HashMap::new();
-    let relocs = elf.dynrelas.iter().chain(elf.dynrels.iter()).chain(elf.pltrelocs.iter());
+    let relocs = elf
+        .dynrelas
+        .iter()
+        .chain(elf.dynrels.iter())
+        .chain(elf.pltrelocs.iter());
     for r in relocs {
         let fixup = if is(RELATIVE, r.r_type) {
             match r.r_addend {
@@ -151,13 +162,21 @@ impl Image for ElfImage<'_> {
 
     fn pointer_at(&self, addr: u64) -> Result<u64, DescriptorDefect> {
         let size = self.pointer_size();
-        let mask = if size == 8 { u64::MAX } else { u64::from(u32::MAX) };
+        let mask = if size == 8 {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
         let value = match self.fixups.get(&addr) {
             Some(Fixup::Value(v)) => *v,
             Some(Fixup::AddInPlace(base)) => base.wrapping_add(self.word_at(addr, size)?),
             Some(Fixup::Unresolved) => return Err(DescriptorDefect::UnresolvedPointer),
             None => self.word_at(addr, size)?,
         } & mask;
-        if value == 0 { Err(DescriptorDefect::UnresolvedPointer) } else { Ok(value) }
+        if value == 0 {
+            Err(DescriptorDefect::UnresolvedPointer)
+        } else {
+            Ok(value)
+        }
     }
 }

@@ -66,7 +66,10 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn descriptor(export: &str, defect: DescriptorDefect) -> Self {
-        Error::Descriptor { export: export.to_owned(), defect }
+        Error::Descriptor {
+            export: export.to_owned(),
+            defect,
+        }
     }
 }
 
@@ -85,7 +88,10 @@ mod tests {
             Error::descriptor("MEMFLOW_OS_A", DescriptorDefect::InvalidUtf8),
             Error::descriptor("MEMFLOW_OS_A", DescriptorDefect::AbsurdLength),
             Error::descriptor("MEMFLOW_OS_A", DescriptorDefect::UnresolvedPointer),
-            Error::DuplicateName { kind: PluginKind::Os, name: "a".into() },
+            Error::DuplicateName {
+                kind: PluginKind::Os,
+                name: "a".into(),
+            },
             Error::TooManyDescriptors(3),
         ];
         for e in all {

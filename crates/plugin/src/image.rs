@@ -70,9 +70,17 @@ pub(crate) fn slice_at<'a>(
     if end > seg.addr + seg.file_size {
         return Err(DescriptorDefect::OutsideFile);
     }
-    let start = seg.file_offset.checked_add(addr - seg.addr).ok_or(DescriptorDefect::OutsideFile)?;
+    let start = seg
+        .file_offset
+        .checked_add(addr - seg.addr)
+        .ok_or(DescriptorDefect::OutsideFile)?;
     let start = usize::try_from(start).map_err(|_| DescriptorDefect::OutsideFile)?;
     let len = usize::try_from(len).map_err(|_| DescriptorDefect::OutsideFile)?;
-    data.get(start..start.checked_add(len).ok_or(DescriptorDefect::OutsideFile)?)
-        .ok_or(DescriptorDefect::OutsideFile)
+    data.get(
+        start
+            ..start
+                .checked_add(len)
+                .ok_or(DescriptorDefect::OutsideFile)?,
+    )
+    .ok_or(DescriptorDefect::OutsideFile)
 }

@@ -91,22 +91,30 @@ fn analyze_slice(
         Some(trie) => exports::read(trie)?,
         None => Vec::new(),
     };
-    let named = exports.iter().map(|(name, offset)| (name.as_str(), base.wrapping_add(*offset)));
+    let named = exports
+        .iter()
+        .map(|(name, offset)| (name.as_str(), base.wrapping_add(*offset)));
     descriptor::collect(&image, named, limits, out)
 }
 
 /// The export trie's bytes, from `LC_DYLD_INFO(_ONLY)` or `LC_DYLD_EXPORTS_TRIE`.
 fn export_trie<'a>(macho: &MachO, data: &'a [u8]) -> Option<&'a [u8]> {
-    let (off, size) = macho.load_commands.iter().find_map(|lc| match &lc.command {
-        CommandVariant::DyldInfo(c) | CommandVariant::DyldInfoOnly(c) if c.export_size > 0 => {
-            Some((c.export_off, c.export_size))
-        }
-        CommandVariant::DyldExportsTrie(c) => Some((c.dataoff, c.datasize)),
-        _ => None,
-    })?;
+    let (off, size) = macho
+        .load_commands
+        .iter()
+        .find_map(|lc| match &lc.command {
+            CommandVariant::DyldInfo(c) | CommandVariant::DyldInfoOnly(c) if c.export_size > 0 => {
+                Some((c.export_off, c.export_size))
+            }
+            CommandVariant::DyldExportsTrie(c) => Some((c.dataoff, c.datasize)),
+            _ => None,
+        })?;
     let start = off as usize;
     // A trie that points outside the file reads as empty, then fails as truncated.
-    Some(data.get(start..start.checked_add(size as usize)?).unwrap_or(&[]))
+    Some(
+        data.get(start..start.checked_add(size as usize)?)
+            .unwrap_or(&[]),
+    )
 }
 
 impl Image for MachImage<'_> {
@@ -143,6 +151,10 @@ impl Image for MachImage<'_> {
             // Classic dyld info: the slot holds the unslid address; binds leave it zero.
             None => raw,
         };
-        if value == 0 { Err(DescriptorDefect::UnresolvedPointer) } else { Ok(value) }
+        if value == 0 {
+            Err(DescriptorDefect::UnresolvedPointer)
+        } else {
+            Ok(value)
+        }
     }
 }

@@ -47,7 +47,10 @@ pub(crate) fn analyze(data: &[u8], limits: &Limits) -> Result<Vec<Descriptor>, E
         image_base: pe.image_base as u64,
         segments,
     };
-    let exports = pe.exports.iter().filter_map(|e| Some((e.name?, e.rva as u64)));
+    let exports = pe
+        .exports
+        .iter()
+        .filter_map(|e| Some((e.name?, e.rva as u64)));
     let mut out = Vec::new();
     descriptor::collect(&image, exports, limits, &mut out)?;
     Ok(out)
@@ -82,6 +85,9 @@ impl Image for PeImage<'_> {
 
     fn pointer_at(&self, addr: u64) -> Result<u64, DescriptorDefect> {
         let value = self.word_at(addr, self.pointer_size())?;
-        value.checked_sub(self.image_base).filter(|&rva| rva != 0).ok_or(DescriptorDefect::UnresolvedPointer)
+        value
+            .checked_sub(self.image_base)
+            .filter(|&rva| rva != 0)
+            .ok_or(DescriptorDefect::UnresolvedPointer)
     }
 }

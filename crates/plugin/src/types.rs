@@ -21,6 +21,15 @@ impl PluginKind {
         }
     }
 
+    /// Parses the form written by [`PluginKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "connector" => Some(PluginKind::Connector),
+            "os" => Some(PluginKind::Os),
+            _ => None,
+        }
+    }
+
     /// Tells the kind from an export name, ignoring the Mach-O leading underscore.
     pub fn from_export(export: &str) -> Option<Self> {
         let bare = export.strip_prefix('_').unwrap_or(export);

@@ -15,7 +15,11 @@ fn read(name: &str) -> Vec<u8> {
 
 fn reference() -> serde_json::Map<String, Value> {
     let text = std::fs::read_to_string(fixtures().join("reference-metadata.json")).unwrap();
-    serde_json::from_str::<Value>(&text).unwrap().as_object().unwrap().clone()
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .clone()
 }
 
 /// Every file the reference server accepted with descriptors gives exactly its descriptors.
@@ -23,7 +27,9 @@ fn reference() -> serde_json::Map<String, Value> {
 fn matches_reference_descriptors() {
     let mut checked = 0;
     for (file, entry) in reference() {
-        let Some(expected) = entry["metadata"].get("descriptors") else { continue };
+        let Some(expected) = entry["metadata"].get("descriptors") else {
+            continue;
+        };
         if expected.as_array().unwrap().is_empty() {
             continue; // libnot_a_plugin: checked below
         }
@@ -55,7 +61,13 @@ fn absurd_string_length_is_refused() {
 fn descriptor_in_bss_is_refused() {
     let err = analyze(&read("libmemflow_bssdesc.x86_64.so")).unwrap_err();
     assert!(
-        matches!(err, Error::Descriptor { defect: DescriptorDefect::OutsideFile, .. }),
+        matches!(
+            err,
+            Error::Descriptor {
+                defect: DescriptorDefect::OutsideFile,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -78,8 +90,17 @@ fn fat_macho_gives_one_descriptor_per_slice() {
 #[test]
 fn same_name_different_kinds_is_accepted() {
     let got = analyze(&read("libmemflow_synthdup.x86_64.so")).unwrap();
-    let kinds: Vec<_> = got.iter().map(|d| (d.plugin_kind, d.name.as_str())).collect();
-    assert_eq!(kinds, vec![(PluginKind::Connector, "synthdup"), (PluginKind::Os, "synthdup")]);
+    let kinds: Vec<_> = got
+        .iter()
+        .map(|d| (d.plugin_kind, d.name.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (PluginKind::Connector, "synthdup"),
+            (PluginKind::Os, "synthdup")
+        ]
+    );
 }
 
 /// Renaming the OS export of the duplicate fixture into a second connector makes two
@@ -97,14 +118,20 @@ fn same_name_same_kind_is_refused() {
     let err = analyze(&bytes).unwrap_err();
     assert_eq!(
         err,
-        Error::DuplicateName { kind: PluginKind::Connector, name: "synthdup".into() }
+        Error::DuplicateName {
+            kind: PluginKind::Connector,
+            name: "synthdup".into()
+        }
     );
 }
 
 #[test]
 fn not_a_binary_is_refused() {
     assert_eq!(analyze(b""), Err(Error::UnknownFormat));
-    assert_eq!(analyze(b"#!/bin/sh\necho hello world\n"), Err(Error::UnknownFormat));
+    assert_eq!(
+        analyze(b"#!/bin/sh\necho hello world\n"),
+        Err(Error::UnknownFormat)
+    );
 }
 
 /// Every prefix of every fixture, and many byte flips, give a value or an error: never a panic.

@@ -15,9 +15,13 @@ pub enum SignatureDefect {
 impl std::fmt::Display for SignatureDefect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            SignatureDefect::NotHex => "signature is not hex-encoded DER (as openssl dgst -hex writes it)",
+            SignatureDefect::NotHex => {
+                "signature is not hex-encoded DER (as openssl dgst -hex writes it)"
+            }
             SignatureDefect::NotDer => "signature is not a DER-encoded ECDSA signature",
-            SignatureDefect::NoTrustedKey => "file signature is invalid: no trusted key verifies it",
+            SignatureDefect::NoTrustedKey => {
+                "file signature is invalid: no trusted key verifies it"
+            }
         })
     }
 }
@@ -100,7 +104,10 @@ mod tests {
             Error::Signature(SignatureDefect::NoTrustedKey),
             Error::Plugin(cairn_plugin::Error::UnknownFormat),
             Error::NoDescriptors,
-            Error::Key { path: "k".into(), reason: "r".into() },
+            Error::Key {
+                path: "k".into(),
+                reason: "r".into(),
+            },
             Error::Io(std::io::Error::other("x")),
             Error::Corrupt("c".into()),
             Error::Internal("i".into()),

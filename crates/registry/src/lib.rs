@@ -35,14 +35,14 @@ mod registry;
 mod signature;
 mod staging;
 
-pub use blobs::{BlobRead, BlobStore, ByteRange};
+pub use blobs::{BlobRead, BlobStore};
 pub use digest::{Digest, DigestPrefix};
 pub use error::{Error, SignatureDefect};
 pub use index::Index;
 pub use model::{
-    FindQuery, MAX_LIMIT, DEFAULT_LIMIT, NewArtifact, PluginMetadata, PluginSummary,
-    PluginVariant, UploadOutcome,
+    DEFAULT_LIMIT, FindQuery, MAX_LIMIT, NewArtifact, PluginMetadata, PluginSummary, PluginVariant,
+    UploadOutcome,
 };
-pub use registry::{Registry, RegistryConfig};
+pub use registry::{DEFAULT_MAX_UPLOAD_BYTES, Registry, RegistryConfig};
 pub use signature::{SignatureCheck, TrustedKey, TrustedKeys};
 pub use staging::{Staged, Upload};

@@ -62,8 +62,10 @@ impl ChainedFixups {
 
     /// The unslid address the loader stores in the slot at `addr`, whose raw value is `raw`.
     pub(crate) fn resolve(&self, addr: u64, raw: u64, base: u64) -> Result<u64, DescriptorDefect> {
-        let Some(&(_, _, format)) =
-            self.formats.iter().find(|&&(start, end, _)| addr >= start && addr < end)
+        let Some(&(_, _, format)) = self
+            .formats
+            .iter()
+            .find(|&&(start, end, _)| addr >= start && addr < end)
         else {
             // A segment without fixups keeps plain values.
             return Ok(raw);
@@ -75,7 +77,11 @@ impl ChainedFixups {
                     return Err(DescriptorDefect::UnresolvedPointer);
                 }
                 let target = bits(0, 36) | (bits(36, 8) << 56);
-                Ok(if format == PTR_64_OFFSET { base.wrapping_add(target) } else { target })
+                Ok(if format == PTR_64_OFFSET {
+                    base.wrapping_add(target)
+                } else {
+                    target
+                })
             }
             PTR_ARM64E | PTR_ARM64E_USERLAND | PTR_ARM64E_USERLAND24 => {
                 let (auth, bind) = (bits(63, 1) == 1, bits(62, 1) == 1);
@@ -86,7 +92,11 @@ impl ChainedFixups {
                     return Ok(base.wrapping_add(bits(0, 32)));
                 }
                 let target = bits(0, 43) | (bits(43, 8) << 56);
-                Ok(if format == PTR_ARM64E { target } else { base.wrapping_add(target) })
+                Ok(if format == PTR_ARM64E {
+                    target
+                } else {
+                    base.wrapping_add(target)
+                })
             }
             PTR_32 => {
                 if bits(31, 1) == 1 {
@@ -104,20 +114,28 @@ mod tests {
     use super::*;
 
     fn one_segment(format: u16) -> ChainedFixups {
-        ChainedFixups { formats: vec![(0x1000, 0x2000, format)] }
+        ChainedFixups {
+            formats: vec![(0x1000, 0x2000, format)],
+        }
     }
 
     #[test]
     fn ptr64_rebase_decodes_target_and_high8() {
         let f = one_segment(PTR_64);
         assert_eq!(f.resolve(0x1008, 0x0020_0000_000a_cd10, 0), Ok(0xacd10));
-        assert_eq!(f.resolve(0x1008, (0x12 << 36) | 0x40, 0), Ok((0x12 << 56) | 0x40));
+        assert_eq!(
+            f.resolve(0x1008, (0x12 << 36) | 0x40, 0),
+            Ok((0x12 << 56) | 0x40)
+        );
     }
 
     #[test]
     fn offset_formats_add_the_image_base() {
         let f = one_segment(PTR_64_OFFSET);
-        assert_eq!(f.resolve(0x1008, 0x0020_0000_000a_cd10, 0x1_0000_0000), Ok(0x1_000a_cd10));
+        assert_eq!(
+            f.resolve(0x1008, 0x0020_0000_000a_cd10, 0x1_0000_0000),
+            Ok(0x1_000a_cd10)
+        );
     }
 
     #[test]
@@ -137,9 +155,18 @@ mod tests {
     #[test]
     fn arm64e_rebases() {
         let auth = (1u64 << 63) | 0x4321;
-        assert_eq!(one_segment(PTR_ARM64E_USERLAND).resolve(0x1000, auth, 0x100), Ok(0x4421));
-        assert_eq!(one_segment(PTR_ARM64E).resolve(0x1000, 0x5000, 0x100), Ok(0x5000));
-        assert_eq!(one_segment(PTR_ARM64E_USERLAND24).resolve(0x1000, 0x5000, 0x100), Ok(0x5100));
+        assert_eq!(
+            one_segment(PTR_ARM64E_USERLAND).resolve(0x1000, auth, 0x100),
+            Ok(0x4421)
+        );
+        assert_eq!(
+            one_segment(PTR_ARM64E).resolve(0x1000, 0x5000, 0x100),
+            Ok(0x5000)
+        );
+        assert_eq!(
+            one_segment(PTR_ARM64E_USERLAND24).resolve(0x1000, 0x5000, 0x100),
+            Ok(0x5100)
+        );
     }
 
     #[test]

@@ -23,13 +23,17 @@ pub(crate) fn read(trie: &[u8]) -> Result<Vec<(String, u64)>, Error> {
         if trie.is_empty() {
             break;
         }
-        let seen = visited.get_mut(node).ok_or_else(|| bad("node offset past end"))?;
+        let seen = visited
+            .get_mut(node)
+            .ok_or_else(|| bad("node offset past end"))?;
         if std::mem::replace(seen, true) {
             return Err(bad("cycle"));
         }
         let mut at = node;
         let terminal_size = uleb(trie, &mut at)?;
-        let children_at = at.checked_add(usize_of(terminal_size)?).ok_or_else(|| bad("size"))?;
+        let children_at = at
+            .checked_add(usize_of(terminal_size)?)
+            .ok_or_else(|| bad("size"))?;
         if terminal_size > 0 {
             let flags = uleb(trie, &mut at)?;
             let regular = flags & EXPORT_SYMBOL_FLAGS_KIND_MASK == EXPORT_SYMBOL_FLAGS_KIND_REGULAR
@@ -104,7 +108,10 @@ mod tests {
 
     #[test]
     fn reads_in_trie_order() {
-        assert_eq!(read(&two_exports()).unwrap(), vec![("_A".into(), 0x10), ("_B".into(), 0x20)]);
+        assert_eq!(
+            read(&two_exports()).unwrap(),
+            vec![("_A".into(), 0x10), ("_B".into(), 0x20)]
+        );
     }
 
     #[test]

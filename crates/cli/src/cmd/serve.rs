@@ -1,0 +1,147 @@
+//! `cairn serve`.
+//!
+//! Precedence: flag > `CAIRN_*` variable > memflow-registry's `MEMFLOW_*` variable > `.env`
+//! file > default. The `MEMFLOW_*` names keep existing deployments working unchanged.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use cairn_server::{BearerToken, Server, ServerConfig, TokenSource};
+
+/// Arguments of `cairn serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on [env: CAIRN_ADDR, MEMFLOW_ADDR] [default: 127.0.0.1:3000]
+    #[arg(long)]
+    addr: Option<SocketAddr>,
+    /// Data directory, created if missing [env: CAIRN_DATA, MEMFLOW_STORAGE_ROOT] [default: ./cairn-data]
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Bearer token for uploads and deletes; without one, a token is generated on first
+    /// start and kept in the data directory [env: CAIRN_TOKEN, MEMFLOW_BEARER_TOKEN]
+    #[arg(long)]
+    token: Option<String>,
+    /// PEM public key that upload signatures must verify under; repeat for several
+    /// [env: CAIRN_PUBLIC_KEY (comma-separated), MEMFLOW_PUBLIC_KEY_FILE]
+    #[arg(long = "public-key")]
+    public_keys: Vec<PathBuf>,
+    /// Largest accepted upload in bytes [env: CAIRN_MAX_UPLOAD_BYTES] [default: 268435456]
+    #[arg(long)]
+    max_upload_bytes: Option<u64>,
+}
+
+/// The first of the named environment variables that is set and not empty.
+fn env(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+}
+
+impl ServeArgs {
+    fn resolve(self) -> anyhow::Result<ServerConfig> {
+        let addr = match self.addr {
+            Some(a) => a,
+            None => match env(&["CAIRN_ADDR", "MEMFLOW_ADDR"]) {
+                Some(a) => a
+                    .parse()
+                    .with_context(|| format!("invalid listen address {a:?}"))?,
+                None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            },
+        };
+        let data = self
+            .data
+            .or_else(|| env(&["CAIRN_DATA", "MEMFLOW_STORAGE_ROOT"]).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("./cairn-data"));
+        let token = match self
+            .token
+            .or_else(|| env(&["CAIRN_TOKEN", "MEMFLOW_BEARER_TOKEN"]))
+        {
+            Some(t) => Some(BearerToken::new(&t).context("the bearer token is empty")?),
+            None => None,
+        };
+        let mut public_keys = self.public_keys;
+        if public_keys.is_empty() {
+            if let Some(list) = env(&["CAIRN_PUBLIC_KEY"]) {
+                public_keys = list.split(',').map(|p| PathBuf::from(p.trim())).collect();
+            } else if let Some(p) = env(&["MEMFLOW_PUBLIC_KEY_FILE"]) {
+                public_keys.push(PathBuf::from(p));
+            }
+        }
+        let mut config = ServerConfig::new(addr, data);
+        config.token = token;
+        config.public_keys = public_keys;
+        if let Some(n) = self.max_upload_bytes {
+            config.max_upload_bytes = n;
+        } else if let Some(n) = env(&["CAIRN_MAX_UPLOAD_BYTES"]) {
+            config.max_upload_bytes = n
+                .parse()
+                .with_context(|| format!("invalid CAIRN_MAX_UPLOAD_BYTES {n:?}"))?;
+        }
+        Ok(config)
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.resolve()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let data = config.data_dir.clone();
+        let server = Server::bind(config).await.context("starting the server")?;
+        announce(&server, &data);
+        server.run(shutdown_signal()).await.context("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Start-up facts for the operator, on stderr. The token is printed only when generated.
+fn announce(server: &Server, data: &std::path::Path) {
+    let keys = server.state().registry.keys();
+    eprintln!("cairn: listening on http://{}", server.local_addr());
+    eprintln!("cairn: data directory {}", data.display());
+    match server.token_source() {
+        TokenSource::Generated(text) => {
+            eprintln!(
+                "cairn: generated write token (shown once, kept in {}/token):",
+                data.display()
+            );
+            eprintln!("{text}");
+        }
+        TokenSource::Stored => eprintln!("cairn: write token read from {}/token", data.display()),
+        TokenSource::Configured => eprintln!("cairn: write token set by configuration"),
+    }
+    if keys.is_empty() {
+        eprintln!(
+            "cairn: WARNING: no public key configured (--public-key): upload signatures are \
+             stored UNVERIFIED and variants carry \"verified\": false"
+        );
+    }
+    for key in keys.keys() {
+        eprintln!("cairn: trusting signing key {}", &key.id()[..16]);
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    eprintln!("cairn: shutting down");
+}

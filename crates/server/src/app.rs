@@ -1,0 +1,27 @@
+//! Shared state of the HTTP handlers.
+
+use std::sync::Arc;
+
+use cairn_registry::Registry;
+
+use crate::token::BearerToken;
+
+/// Everything a handler may use.
+#[derive(Debug)]
+pub struct App {
+    /// The registry: index, blobs, trusted keys.
+    pub registry: Registry,
+    /// The write token.
+    pub token: BearerToken,
+}
+
+/// Cheap-to-clone handle on [`App`], the axum state.
+#[derive(Clone, Debug)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}

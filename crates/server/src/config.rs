@@ -1,0 +1,36 @@
+//! What `cairn serve` needs to start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use cairn_registry::DEFAULT_MAX_UPLOAD_BYTES;
+
+use crate::token::BearerToken;
+
+/// Server configuration, already resolved from flags, environment and defaults.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Data directory (created if missing).
+    pub data_dir: PathBuf,
+    /// Write token; `None` generates one on first start and keeps it in the data directory.
+    pub token: Option<BearerToken>,
+    /// PEM public key files uploads must verify under.
+    pub public_keys: Vec<PathBuf>,
+    /// Largest accepted upload in bytes (answered with 413 beyond).
+    pub max_upload_bytes: u64,
+}
+
+impl ServerConfig {
+    /// Defaults: generated token, no keys, 256 MiB uploads.
+    pub fn new(addr: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            addr,
+            data_dir: data_dir.into(),
+            token: None,
+            public_keys: Vec::new(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! `GET /plugins` and `GET /plugins/{name}`.
+//!
+//! Fixed against upstream: `skip` applies after filtering (upstream skipped before), long or
+//! odd `version` values cannot crash the handler, and the documented `digest` and
+//! `digest_short` filters exist.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use cairn_plugin::{Architecture, FileType};
+use cairn_registry::{
+    DEFAULT_LIMIT, Digest, DigestPrefix, FindQuery, MAX_LIMIT, PluginSummary, PluginVariant,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// `{"plugins":[{"name","description"}]}`.
+#[derive(Debug, Serialize)]
+pub struct PluginsAll {
+    plugins: Vec<PluginSummary>,
+}
+
+/// `{"plugins":[PluginVariant…],"skip":N}`; `skip` echoes the request, as upstream.
+#[derive(Debug, Serialize)]
+pub struct PluginsFind {
+    plugins: Vec<PluginVariant>,
+    skip: u32,
+}
+
+/// Query string of `GET /plugins/{name}`, as sent.
+#[derive(Debug, Default, Deserialize)]
+pub struct FindParams {
+    version: Option<String>,
+    memflow_plugin_version: Option<i32>,
+    file_type: Option<String>,
+    architecture: Option<String>,
+    digest: Option<String>,
+    digest_short: Option<String>,
+    skip: Option<u32>,
+    limit: Option<u32>,
+}
+
+impl FindParams {
+    fn validate(self) -> Result<FindQuery, ApiError> {
+        let file_type = self
+            .file_type
+            .map(|f| FileType::parse(&f).ok_or_else(|| bad("file_type", "pe, elf or mach")))
+            .transpose()?;
+        let architecture = self
+            .architecture
+            .map(|a| match Architecture::from_key(&a) {
+                Some(Architecture::Unknown(_)) | None => {
+                    Err(bad("architecture", "x86, x86_64, arm or arm64"))
+                }
+                Some(a) => Ok(a),
+            })
+            .transpose()?;
+        let digest = self
+            .digest
+            .map(|d| Digest::parse(&d).ok_or_else(|| bad("digest", "64 lowercase hex characters")))
+            .transpose()?;
+        let digest_short = self
+            .digest_short
+            .map(|d| {
+                DigestPrefix::parse(&d)
+                    .ok_or_else(|| bad("digest_short", "up to 64 lowercase hex characters"))
+            })
+            .transpose()?;
+        Ok(FindQuery {
+            version: self.version,
+            memflow_plugin_version: self.memflow_plugin_version,
+            file_type,
+            architecture,
+            digest,
+            digest_short,
+            skip: self.skip.unwrap_or(0),
+            limit: self.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT),
+        })
+    }
+}
+
+fn bad(param: &str, expected: &str) -> ApiError {
+    ApiError::bad_request(format!("invalid {param}: expected {expected}"))
+}
+
+/// Every plugin name, sorted, with the description of its first variant.
+pub async fn list(State(state): State<AppState>) -> Result<Json<PluginsAll>, ApiError> {
+    Ok(Json(PluginsAll {
+        plugins: state.registry.plugins().await?,
+    }))
+}
+
+/// The variants of one plugin, filtered, ABI descending then newest first.
+pub async fn find(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(params): Query<FindParams>,
+) -> Result<Json<PluginsFind>, ApiError> {
+    let query = params.validate()?;
+    let plugins = state.registry.find(&name, &query).await?;
+    Ok(Json(PluginsFind {
+        plugins,
+        skip: query.skip,
+    }))
+}

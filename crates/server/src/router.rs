@@ -1,0 +1,34 @@
+//! Every route in one place.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::handlers::{files, health, plugins, upload};
+
+/// Builds the application.
+pub fn router(state: AppState) -> Router {
+    // memflow-registry compatible routes.
+    let memflow = Router::new()
+        .route("/health", get(health::health))
+        .route("/plugins", get(plugins::list))
+        .route("/plugins/{name}", get(plugins::find))
+        // Uploads enforce their own streaming limit and answer 413 beyond it.
+        .route(
+            "/files",
+            post(upload::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/files/{digest}",
+            get(files::download).delete(files::delete),
+        )
+        .route("/files/{digest}/metadata", get(files::metadata));
+    memflow
+        .with_state(state)
+        .layer(TraceLayer::new_for_http())
+        // A bug must cost one request a 500, never the connection or the process.
+        .layer(CatchPanicLayer::new())
+}

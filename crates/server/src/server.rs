@@ -1,0 +1,103 @@
+//! Binding and running the server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cairn_registry::{Registry, RegistryConfig};
+use tokio::net::TcpListener;
+
+use crate::app::{App, AppState};
+use crate::config::ServerConfig;
+use crate::router::router;
+use crate::token::{BearerToken, TokenSource};
+
+/// Why the server could not start or stopped.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Opening the registry failed.
+    #[error(transparent)]
+    Registry(#[from] cairn_registry::Error),
+    /// Binding or serving failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A bound, ready server.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    token_source: TokenSource,
+}
+
+impl Server {
+    /// Opens the registry and binds the socket.
+    pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
+        let registry = Registry::open(RegistryConfig {
+            data_dir: config.data_dir.clone(),
+            public_keys: config.public_keys.clone(),
+            max_upload_bytes: config.max_upload_bytes,
+        })
+        .await?;
+        let (token, token_source) = match config.token {
+            Some(token) => (token, TokenSource::Configured),
+            None => BearerToken::load_or_generate(&config.data_dir).map_err(|source| {
+                ServerError::Io {
+                    context: "reading or creating the token file".into(),
+                    source,
+                }
+            })?,
+        };
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| ServerError::Io {
+                context: format!("binding {}", config.addr),
+                source,
+            })?;
+        let state = AppState(Arc::new(App { registry, token }));
+        Ok(Server {
+            listener,
+            state,
+            token_source,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Where the token came from (a generated token's text is shown once at start).
+    pub fn token_source(&self) -> &TokenSource {
+        &self.token_source
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let app = router(self.state);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|source| ServerError::Io {
+                context: "serving".into(),
+                source,
+            })
+    }
+}
