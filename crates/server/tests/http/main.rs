@@ -1,0 +1,8 @@
+//! Black-box tests of the HTTP API over a real loopback socket, one module per topic.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod compat;
+mod files;
+mod queries;
+mod uploads;
+mod util;
