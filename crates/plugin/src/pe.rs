@@ -44,7 +44,7 @@ pub(crate) fn analyze(data: &[u8], limits: &Limits) -> Result<Vec<Descriptor>, E
         data,
         machine: pe.header.coff_header.machine,
         is_64: pe.is_64,
-        image_base: pe.image_base as u64,
+        image_base: pe.image_base,
         segments,
     };
     let exports = pe

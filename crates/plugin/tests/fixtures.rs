@@ -1,4 +1,5 @@
 //! The analyzer against the shared memflow fixtures and the reference server's answers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 

@@ -106,7 +106,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Start-up facts for the operator, on stderr. The token is printed only when generated.
 fn announce(server: &Server, data: &std::path::Path) {
     let keys = server.state().registry.keys();
-    eprintln!("cairn: listening on http://{}", server.local_addr());
     eprintln!("cairn: data directory {}", data.display());
     match server.token_source() {
         TokenSource::Generated(text) => {
@@ -128,6 +127,8 @@ fn announce(server: &Server, data: &std::path::Path) {
     for key in keys.keys() {
         eprintln!("cairn: trusting signing key {}", &key.id()[..16]);
     }
+    // Last, so that whoever waits for this line has seen everything above.
+    eprintln!("cairn: listening on http://{}", server.local_addr());
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,7 @@
+//! Black-box tests of the `cairn` binary, one module per topic.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod crash;
+mod inspect;
+mod serve;
+mod util;
