@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cairn_plugin::Descriptor;
 
@@ -49,6 +50,8 @@ pub struct Registry {
     keys: TrustedKeys,
     locks: DigestLocks,
     max_upload_bytes: u64,
+    /// Bumped after every committed index change, so readers can cache answers safely.
+    generation: AtomicU64,
 }
 
 impl Registry {
@@ -68,6 +71,7 @@ impl Registry {
             keys,
             locks: DigestLocks::new(),
             max_upload_bytes: config.max_upload_bytes,
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -79,6 +83,20 @@ impl Registry {
     /// Largest accepted upload in bytes.
     pub fn max_upload_bytes(&self) -> u64 {
         self.max_upload_bytes
+    }
+
+    /// A number that changes after every committed write of this registry.
+    ///
+    /// A reader that takes the generation BEFORE querying may cache the answer under it: a
+    /// write that lands during the query bumps the generation and invalidates the entry.
+    /// (It covers writes made through this process; instances sharing one database need a
+    /// change feed, which the scale-out work adds.)
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Liveness of the index (one trivial query).
@@ -120,6 +138,7 @@ impl Registry {
         }
         self.blobs.commit(staged).await?;
         if self.index.insert(&artifact).await? {
+            self.bump();
             tracing::info!(digest = %digest, size = artifact.size, "artifact added");
             Ok(UploadOutcome::Added)
         } else {
@@ -133,6 +152,7 @@ impl Registry {
         if !self.index.remove(digest).await? {
             return Err(Error::NotFound);
         }
+        self.bump();
         self.blobs.delete(digest).await?;
         tracing::info!(digest = %digest, "artifact deleted");
         Ok(())

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use cairn_registry::Registry;
 
+use crate::cache::ResponseCache;
 use crate::token::BearerToken;
 
 /// Everything a handler may use.
@@ -13,6 +14,8 @@ pub struct App {
     pub registry: Registry,
     /// The write token.
     pub token: BearerToken,
+    /// Serialised answers of the hot read routes.
+    pub cache: ResponseCache,
 }
 
 /// Cheap-to-clone handle on [`App`], the axum state.

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 mod app;
+mod cache;
 mod config;
 mod error;
 mod extract;

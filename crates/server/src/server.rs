@@ -61,7 +61,11 @@ impl Server {
                 context: format!("binding {}", config.addr),
                 source,
             })?;
-        let state = AppState(Arc::new(App { registry, token }));
+        let state = AppState(Arc::new(App {
+            registry,
+            token,
+            cache: Default::default(),
+        }));
         Ok(Server {
             listener,
             state,

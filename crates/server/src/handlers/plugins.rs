@@ -4,8 +4,10 @@
 //! odd `version` values cannot crash the handler, and the documented `digest` and
 //! `digest_short` filters exist.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use cairn_plugin::{Architecture, FileType};
 use cairn_registry::{
     DEFAULT_LIMIT, Digest, DigestPrefix, FindQuery, MAX_LIMIT, PluginSummary, PluginVariant,
@@ -85,10 +87,13 @@ fn bad(param: &str, expected: &str) -> ApiError {
 }
 
 /// Every plugin name, sorted, with the description of its first variant.
-pub async fn list(State(state): State<AppState>) -> Result<Json<PluginsAll>, ApiError> {
-    Ok(Json(PluginsAll {
-        plugins: state.registry.plugins().await?,
-    }))
+pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    cached(&state, "plugins".into(), async {
+        Ok(PluginsAll {
+            plugins: state.registry.plugins().await?,
+        })
+    })
+    .await
 }
 
 /// The variants of one plugin, filtered, ABI descending then newest first.
@@ -96,11 +101,41 @@ pub async fn find(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(params): Query<FindParams>,
-) -> Result<Json<PluginsFind>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = params.validate()?;
-    let plugins = state.registry.find(&name, &query).await?;
-    Ok(Json(PluginsFind {
-        plugins,
-        skip: query.skip,
-    }))
+    let key = format!("find\0{name}\0{query:?}");
+    cached(&state, key, async {
+        let plugins = state.registry.find(&name, &query).await?;
+        Ok(PluginsFind {
+            plugins,
+            skip: query.skip,
+        })
+    })
+    .await
+}
+
+/// Serves the JSON cached for `key` at the current generation, or computes and caches it.
+async fn cached<T: Serialize>(
+    state: &AppState,
+    key: String,
+    compute: impl Future<Output = Result<T, ApiError>>,
+) -> Result<Response, ApiError> {
+    // Read the generation before querying: a write landing meanwhile makes this entry stale.
+    let generation = state.registry.generation();
+    let body = match state.cache.get(&key, generation) {
+        Some(body) => body,
+        None => {
+            let body = Bytes::from(serde_json::to_vec(&compute.await?).map_err(|e| {
+                tracing::error!(error = %e, "serialising a listing");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+            })?);
+            state.cache.put(key, generation, body.clone());
+            body
+        }
+    };
+    let json = [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )];
+    Ok((json, body).into_response())
 }
