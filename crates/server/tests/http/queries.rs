@@ -210,17 +210,30 @@ async fn bad_queries_are_clear_client_errors() {
 #[tokio::test]
 async fn listings_follow_every_write() {
     let app = TestApp::start().await;
-    let first = app.upload_ok(fixture("libmemflow_synthc.x86_64.so"), "Added").await;
+    let first = app
+        .upload_ok(fixture("libmemflow_synthc.x86_64.so"), "Added")
+        .await;
     for _ in 0..3 {
         assert_eq!(count(&app.get_json("/plugins").await), 1);
         assert_eq!(count(&app.get_json("/plugins/synthc").await), 1);
     }
-    let multi = app.upload_ok(fixture("libmemflow_synthmulti.x86_64.so"), "Added").await;
+    let multi = app
+        .upload_ok(fixture("libmemflow_synthmulti.x86_64.so"), "Added")
+        .await;
     let second = app.upload_ok(padded_plugin(9), "Added").await;
     assert_eq!(count(&app.get_json("/plugins").await), 3);
-    assert_eq!(digests(&app.get_json("/plugins/synthc").await), vec![second.clone(), first.clone()]);
-    assert_eq!(app.delete(&second, Some(crate::util::TOKEN)).await.status(), 200);
+    assert_eq!(
+        digests(&app.get_json("/plugins/synthc").await),
+        vec![second.clone(), first.clone()]
+    );
+    assert_eq!(
+        app.delete(&second, Some(crate::util::TOKEN)).await.status(),
+        200
+    );
     assert_eq!(digests(&app.get_json("/plugins/synthc").await), vec![first]);
-    assert_eq!(app.delete(&multi, Some(crate::util::TOKEN)).await.status(), 200);
+    assert_eq!(
+        app.delete(&multi, Some(crate::util::TOKEN)).await.status(),
+        200
+    );
     assert_eq!(count(&app.get_json("/plugins").await), 1);
 }
