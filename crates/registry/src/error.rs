@@ -1,31 +1,5 @@
 //! Why a registry operation failed.
 
-/// What is wrong with an upload's signature.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SignatureDefect {
-    /// Not hexadecimal text (or empty, odd-length, or absurdly long).
-    NotHex,
-    /// Hex, but not a DER-encoded ECDSA signature.
-    NotDer,
-    /// Well-formed, but no trusted key verifies it over this file.
-    NoTrustedKey,
-}
-
-impl std::fmt::Display for SignatureDefect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            SignatureDefect::NotHex => {
-                "signature is not hex-encoded DER (as openssl dgst -hex writes it)"
-            }
-            SignatureDefect::NotDer => "signature is not a DER-encoded ECDSA signature",
-            SignatureDefect::NoTrustedKey => {
-                "file signature is invalid: no trusted key verifies it"
-            }
-        })
-    }
-}
-
 /// A registry error. Variants say whose fault it is: the client's input, or the environment.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
@@ -39,23 +13,15 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
-    /// The upload's signature was refused.
-    #[error("Signature error: {0}")]
-    Signature(SignatureDefect),
+    /// The upload's signature was refused, or a configured key could not be read.
+    #[error(transparent)]
+    Sign(#[from] cairn_sign::Error),
     /// The uploaded binary could not be analysed.
     #[error("invalid plugin binary: {0}")]
     Plugin(#[from] cairn_plugin::Error),
     /// The uploaded binary holds no plugin descriptor, so there is nothing to index.
     #[error("invalid plugin binary: no MEMFLOW_CONNECTOR_* or MEMFLOW_OS_* descriptor found")]
     NoDescriptors,
-    /// A configured public key could not be read.
-    #[error("public key {path}: {reason}")]
-    Key {
-        /// Where the key came from.
-        path: String,
-        /// What was wrong.
-        reason: String,
-    },
     /// Local file I/O failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -83,7 +49,7 @@ impl Error {
             self,
             Error::NotFound
                 | Error::TooLarge { .. }
-                | Error::Signature(_)
+                | Error::Sign(cairn_sign::Error::Signature(_))
                 | Error::Plugin(_)
                 | Error::NoDescriptors
         )
@@ -99,15 +65,11 @@ mod tests {
         let all = [
             Error::NotFound,
             Error::TooLarge { limit: 1 },
-            Error::Signature(SignatureDefect::NotHex),
-            Error::Signature(SignatureDefect::NotDer),
-            Error::Signature(SignatureDefect::NoTrustedKey),
+            Error::Sign(cairn_sign::Error::Signature(
+                cairn_sign::SignatureDefect::NotHex,
+            )),
             Error::Plugin(cairn_plugin::Error::UnknownFormat),
             Error::NoDescriptors,
-            Error::Key {
-                path: "k".into(),
-                reason: "r".into(),
-            },
             Error::Io(std::io::Error::other("x")),
             Error::Corrupt("c".into()),
             Error::Internal("i".into()),

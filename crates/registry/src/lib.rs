@@ -32,17 +32,16 @@ mod index;
 mod locks;
 mod model;
 mod registry;
-mod signature;
 mod staging;
 
 pub use blobs::{BlobRead, BlobStore};
+pub use cairn_sign::{SignatureCheck, SignatureDefect, TrustedKey, TrustedKeys};
 pub use digest::{Digest, DigestPrefix};
-pub use error::{Error, SignatureDefect};
+pub use error::Error;
 pub use index::Index;
 pub use model::{
     DEFAULT_LIMIT, FindQuery, MAX_LIMIT, NewArtifact, PluginMetadata, PluginSummary, PluginVariant,
     UploadOutcome,
 };
 pub use registry::{DEFAULT_MAX_UPLOAD_BYTES, Registry, RegistryConfig};
-pub use signature::{SignatureCheck, TrustedKey, TrustedKeys};
 pub use staging::{Staged, Upload};

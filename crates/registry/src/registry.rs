@@ -14,8 +14,8 @@ use crate::locks::DigestLocks;
 use crate::model::{
     FindQuery, NewArtifact, PluginMetadata, PluginSummary, PluginVariant, UploadOutcome,
 };
-use crate::signature::TrustedKeys;
 use crate::staging::{Staged, Upload};
+use cairn_sign::TrustedKeys;
 
 /// Default upload size limit: 256 MiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
@@ -116,7 +116,7 @@ impl Registry {
     /// only after both are durable.
     pub async fn publish(&self, staged: Staged, signature: &str) -> Result<UploadOutcome, Error> {
         let digest = staged.digest();
-        let check = self.keys.check(signature, &digest)?;
+        let check = self.keys.check(signature, digest.as_bytes())?;
         if self.index.contains(&digest).await? {
             return Ok(UploadOutcome::AlreadyExists);
         }

@@ -12,7 +12,6 @@ use k256::ecdsa::{Signature, VerifyingKey};
 use k256::pkcs8::{DecodePublicKey, EncodePublicKey};
 use sha2::{Digest as _, Sha256};
 
-use crate::digest::Digest;
 use crate::error::{Error, SignatureDefect};
 
 /// Longest signature text accepted: DER ECDSA over secp256k1 is at most 72 bytes.
@@ -54,7 +53,7 @@ impl TrustedKeys {
         for path in paths {
             let path = path.as_ref();
             let text = std::fs::read_to_string(path).map_err(|e| Error::Key {
-                path: path.display().to_string(),
+                origin: path.display().to_string(),
                 reason: e.to_string(),
             })?;
             keys.add_pem(&text, &path.display().to_string())?;
@@ -69,13 +68,13 @@ impl TrustedKeys {
         let mut found = 0;
         while let Some(start) = rest.find("-----BEGIN PUBLIC KEY-----") {
             let end = rest[start..].find(END).ok_or_else(|| Error::Key {
-                path: origin.into(),
+                origin: origin.into(),
                 reason: "unterminated PEM block".into(),
             })? + start
                 + END.len();
             let key =
                 VerifyingKey::from_public_key_pem(&rest[start..end]).map_err(|e| Error::Key {
-                    path: origin.into(),
+                    origin: origin.into(),
                     reason: format!("not a secp256k1 public key: {e}"),
                 })?;
             self.push(key);
@@ -84,7 +83,7 @@ impl TrustedKeys {
         }
         if found == 0 {
             return Err(Error::Key {
-                path: origin.into(),
+                origin: origin.into(),
                 reason: "no PUBLIC KEY PEM block".into(),
             });
         }
@@ -116,7 +115,7 @@ impl TrustedKeys {
     ///
     /// Without keys the signature must still be well-formed; it is normalised and stored
     /// unverified, as memflow-registry does when it has no public key.
-    pub fn check(&self, signature: &str, digest: &Digest) -> Result<SignatureCheck, Error> {
+    pub fn check(&self, signature: &str, digest: &[u8; 32]) -> Result<SignatureCheck, Error> {
         let signature = parse(signature)?;
         let normalized = hex::encode(signature.to_der().as_bytes());
         if self.keys.is_empty() {
@@ -128,7 +127,7 @@ impl TrustedKeys {
         let key = self
             .keys
             .iter()
-            .find(|k| k.key.verify_prehash(digest.as_bytes(), &signature).is_ok())
+            .find(|k| k.key.verify_prehash(digest, &signature).is_ok())
             .ok_or(Error::Signature(SignatureDefect::NoTrustedKey))?;
         Ok(SignatureCheck {
             normalized,
@@ -169,8 +168,8 @@ mod tests {
     #[test]
     fn high_s_is_normalised_and_verifies() {
         let sk = SigningKey::from_slice(&[7u8; 32]).unwrap();
-        let digest = Digest::from_bytes(Sha256::digest(b"plugin").into());
-        let sig: Signature = sk.sign_prehash(digest.as_bytes()).unwrap();
+        let digest: [u8; 32] = Sha256::digest(b"plugin").into();
+        let sig: Signature = sk.sign_prehash(&digest).unwrap();
         let low = hex::encode(sig.to_der().as_bytes());
         let high = hex::encode(high_s(sig).to_der().as_bytes());
         assert_ne!(low, high);
@@ -186,8 +185,8 @@ mod tests {
     fn wrong_key_wrong_file_and_garbage_are_refused() {
         let sk = SigningKey::from_slice(&[7u8; 32]).unwrap();
         let other = SigningKey::from_slice(&[9u8; 32]).unwrap();
-        let digest = Digest::from_bytes(Sha256::digest(b"plugin").into());
-        let sig: Signature = sk.sign_prehash(digest.as_bytes()).unwrap();
+        let digest: [u8; 32] = Sha256::digest(b"plugin").into();
+        let sig: Signature = sk.sign_prehash(&digest).unwrap();
         let text = hex::encode(sig.to_der().as_bytes());
         let refused = |r: Result<SignatureCheck, Error>, d| {
             assert!(matches!(r, Err(Error::Signature(x)) if x == d));
@@ -196,7 +195,7 @@ mod tests {
             keys_for(&other).check(&text, &digest),
             SignatureDefect::NoTrustedKey,
         );
-        let elsewhere = Digest::from_bytes(Sha256::digest(b"other").into());
+        let elsewhere: [u8; 32] = Sha256::digest(b"other").into();
         refused(
             keys_for(&sk).check(&text, &elsewhere),
             SignatureDefect::NoTrustedKey,
@@ -217,8 +216,8 @@ mod tests {
     #[test]
     fn without_keys_signatures_are_stored_unverified() {
         let sk = SigningKey::from_slice(&[7u8; 32]).unwrap();
-        let digest = Digest::from_bytes(Sha256::digest(b"plugin").into());
-        let sig: Signature = sk.sign_prehash(digest.as_bytes()).unwrap();
+        let digest: [u8; 32] = Sha256::digest(b"plugin").into();
+        let sig: Signature = sk.sign_prehash(&digest).unwrap();
         let check = TrustedKeys::default()
             .check(&hex::encode(sig.to_der().as_bytes()), &digest)
             .unwrap();
