@@ -19,6 +19,9 @@ pub enum Error {
     /// The uploaded binary could not be analysed.
     #[error("invalid plugin binary: {0}")]
     Plugin(#[from] cairn_plugin::Error),
+    /// An uploaded scan file is malformed or fails its integrity check.
+    #[error("invalid scan file: {0}")]
+    Scan(#[from] cairn_scan::Error),
     /// The uploaded binary holds no plugin descriptor, so there is nothing to index.
     #[error("invalid plugin binary: no MEMFLOW_CONNECTOR_* or MEMFLOW_OS_* descriptor found")]
     NoDescriptors,
@@ -52,6 +55,7 @@ impl Error {
                 | Error::Sign(cairn_sign::Error::Signature(_))
                 | Error::Plugin(_)
                 | Error::NoDescriptors
+                | Error::Scan(_)
         )
     }
 }

@@ -14,6 +14,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::model::{FindQuery, NewArtifact, PluginMetadata, PluginSummary, PluginVariant, time_of};
+use crate::scans::ScanSummary;
 
 /// The index database.
 #[derive(Clone, Debug)]
@@ -237,6 +238,82 @@ impl Index {
             .await?;
         Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
     }
+}
+
+impl Index {
+    /// Records a stored scan; false when that digest was recorded before.
+    pub async fn insert_scan(&self, scan: &ScanSummary, created_ns: i64) -> Result<bool, Error> {
+        let roots =
+            serde_json::to_string(&scan.roots).map_err(|e| Error::Internal(e.to_string()))?;
+        let inserted = sqlx::query(
+            "INSERT INTO scans (digest, host, roots, entries, errors, started, finished, size, \
+             signature, key_id, created_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(&scan.digest)
+        .bind(&scan.host)
+        .bind(roots)
+        .bind(i64::try_from(scan.entries).unwrap_or(i64::MAX))
+        .bind(i64::try_from(scan.errors).unwrap_or(i64::MAX))
+        .bind(&scan.started)
+        .bind(&scan.finished)
+        .bind(i64::try_from(scan.size).unwrap_or(i64::MAX))
+        .bind(&scan.signature)
+        .bind(&scan.key_id)
+        .bind(created_ns)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(inserted > 0)
+    }
+
+    /// Scans of a host (all hosts when `None`), newest first.
+    pub async fn scans(&self, host: Option<&str>, limit: u32) -> Result<Vec<ScanSummary>, Error> {
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT digest, host, roots, entries, errors, started, finished, size, signature, \
+             key_id, created_ns FROM scans",
+        );
+        if let Some(host) = host {
+            sql.push(" WHERE host = ").push_bind(host.to_owned());
+        }
+        sql.push(" ORDER BY created_ns DESC, digest LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = sql.build().fetch_all(&self.read).await?;
+        rows.iter().map(scan_from_row).collect()
+    }
+
+    /// One stored scan's summary.
+    pub async fn scan(&self, digest: &Digest) -> Result<Option<ScanSummary>, Error> {
+        let row = sqlx::query(
+            "SELECT digest, host, roots, entries, errors, started, finished, size, signature, \
+             key_id, created_ns FROM scans WHERE digest = ?",
+        )
+        .bind(digest.to_hex())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(scan_from_row).transpose()
+    }
+}
+
+fn scan_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ScanSummary, Error> {
+    let roots: String = row.try_get(2)?;
+    let count = |i: usize| -> Result<u64, Error> {
+        Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+    };
+    Ok(ScanSummary {
+        digest: row.try_get(0)?,
+        host: row.try_get(1)?,
+        roots: serde_json::from_str(&roots)
+            .map_err(|e| Error::Corrupt(format!("scan roots: {e}")))?,
+        entries: count(3)?,
+        errors: count(4)?,
+        started: row.try_get(5)?,
+        finished: row.try_get(6)?,
+        size: count(7)?,
+        signature: row.try_get(8)?,
+        key_id: row.try_get(9)?,
+        created_at: time_of(row.try_get(10)?),
+    })
 }
 
 /// Recomputes the `plugins` row of `name` from its remaining variants.

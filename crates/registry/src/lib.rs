@@ -32,6 +32,7 @@ mod index;
 mod locks;
 mod model;
 mod registry;
+mod scans;
 mod staging;
 
 pub use blobs::{BlobRead, BlobStore};
@@ -44,4 +45,5 @@ pub use model::{
     UploadOutcome,
 };
 pub use registry::{DEFAULT_MAX_UPLOAD_BYTES, Registry, RegistryConfig};
+pub use scans::{MAX_SCANS_LISTED, ScanSummary};
 pub use staging::{Staged, Upload};

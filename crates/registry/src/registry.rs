@@ -11,9 +11,11 @@ use crate::digest::Digest;
 use crate::error::Error;
 use crate::index::Index;
 use crate::locks::DigestLocks;
+use crate::model::time_of;
 use crate::model::{
     FindQuery, NewArtifact, PluginMetadata, PluginSummary, PluginVariant, UploadOutcome,
 };
+use crate::scans::ScanSummary;
 use crate::staging::{Staged, Upload};
 use cairn_sign::TrustedKeys;
 
@@ -189,6 +191,62 @@ impl Registry {
                 "blob {digest} is indexed but missing from the store"
             ))
         })
+    }
+}
+
+impl Registry {
+    /// Checks and stores a signed scan file: its trailer must verify (nothing truncated or
+    /// edited) and its signature must verify like an artifact's.
+    pub async fn publish_scan(
+        &self,
+        staged: Staged,
+        signature: &str,
+    ) -> Result<(UploadOutcome, ScanSummary), Error> {
+        let digest = staged.digest();
+        let check = self.keys.check(signature, digest.as_bytes())?;
+        let path = staged.path().to_path_buf();
+        let manifest = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(path)?;
+            Ok::<_, Error>(cairn_scan::Manifest::read(std::io::BufReader::new(file))?)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        let created_ns = now_ns();
+        let summary = ScanSummary {
+            digest: digest.to_hex(),
+            host: manifest.header.host,
+            roots: manifest.header.roots,
+            entries: manifest.trailer.entries,
+            errors: manifest.trailer.errors,
+            started: manifest.header.started,
+            finished: manifest.header.finished,
+            size: staged.size(),
+            signature: check.normalized,
+            key_id: check.key_id,
+            created_at: time_of(created_ns),
+        };
+        let _guard = self.locks.lock(&digest).await;
+        if let Some(existing) = self.index.scan(&digest).await? {
+            return Ok((UploadOutcome::AlreadyExists, existing));
+        }
+        self.blobs.commit(staged).await?;
+        let outcome = if self.index.insert_scan(&summary, created_ns).await? {
+            tracing::info!(digest = %digest, host = %summary.host, "scan added");
+            UploadOutcome::Added
+        } else {
+            UploadOutcome::AlreadyExists
+        };
+        Ok((outcome, summary))
+    }
+
+    /// Stored scans, newest first, of one host or of all.
+    pub async fn scans(&self, host: Option<&str>, limit: u32) -> Result<Vec<ScanSummary>, Error> {
+        self.index.scans(host, limit).await
+    }
+
+    /// A stored scan's summary.
+    pub async fn scan(&self, digest: &Digest) -> Result<Option<ScanSummary>, Error> {
+        self.index.scan(digest).await
     }
 }
 

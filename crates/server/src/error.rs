@@ -44,9 +44,10 @@ fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::Sign(cairn_sign::Error::Signature(_)) | Error::Plugin(_) | Error::NoDescriptors => {
-            StatusCode::BAD_REQUEST
-        }
+        Error::Sign(cairn_sign::Error::Signature(_))
+        | Error::Plugin(_)
+        | Error::NoDescriptors
+        | Error::Scan(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

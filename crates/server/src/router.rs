@@ -7,7 +7,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::handlers::{files, health, plugins, upload};
+use crate::handlers::{files, health, plugins, scans, upload};
 
 /// Builds the application.
 pub fn router(state: AppState) -> Router {
@@ -26,7 +26,17 @@ pub fn router(state: AppState) -> Router {
             get(files::download).delete(files::delete),
         )
         .route("/files/{digest}/metadata", get(files::metadata));
+    // Cairn additions.
+    let cairn = Router::new()
+        .route(
+            "/scans",
+            get(scans::list)
+                .post(scans::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/scans/{digest}", get(scans::download));
     memflow
+        .merge(cairn)
         .with_state(state)
         .layer(TraceLayer::new_for_http())
         // A bug must cost one request a 500, never the connection or the process.

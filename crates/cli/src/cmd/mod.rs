@@ -1,6 +1,7 @@
 //! The subcommands.
 
 mod inspect;
+mod scan;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print the plugin descriptors of a local binary.
     Inspect(inspect::InspectArgs),
+    /// Record a filesystem (digests, permissions, owners, attributes) and compare records.
+    Scan(scan::ScanArgs),
 }
 
 /// Runs the chosen command.
@@ -28,5 +31,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Scan(args) => scan::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks argument definitions only when a command is built: check them all here.
+    #[test]
+    fn argument_definitions_are_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

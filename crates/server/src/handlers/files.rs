@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cairn_registry::PluginMetadata;
+use cairn_registry::{Digest, PluginMetadata};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -32,6 +32,26 @@ pub async fn download(
         .size(&digest)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    serve_blob(
+        &state,
+        &digest,
+        size,
+        "application/octet-stream",
+        &method,
+        &headers,
+    )
+    .await
+}
+
+/// Serves an indexed blob of `size` bytes with ETag, Range, If-None-Match and HEAD.
+pub async fn serve_blob(
+    state: &AppState,
+    digest: &Digest,
+    size: u64,
+    content_type: &'static str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let etag = format!("\"{digest}\"");
     let mut out = HeaderMap::new();
     out.insert(header::ETAG, header_value(&etag));
@@ -45,10 +65,7 @@ pub async fn download(
             return Ok((StatusCode::NOT_MODIFIED, out).into_response());
         }
     }
-    out.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let requested = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     // A range is honoured only while the client's copy is this one (If-Range).
     let if_range_ok = headers
@@ -73,10 +90,10 @@ pub async fn download(
         header::CONTENT_LENGTH,
         header_value(&(range.end - range.start).to_string()),
     );
-    if method == Method::HEAD || range.is_empty() {
+    if *method == Method::HEAD || range.is_empty() {
         return Ok((status, out).into_response());
     }
-    let blob = state.registry.read(&digest, Some(range)).await?;
+    let blob = state.registry.read(digest, Some(range)).await?;
     Ok((status, out, Body::from_stream(blob.stream)).into_response())
 }
 

@@ -4,4 +4,5 @@
 pub mod files;
 pub mod health;
 pub mod plugins;
+pub mod scans;
 pub mod upload;

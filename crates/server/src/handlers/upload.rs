@@ -27,6 +27,16 @@ pub async fn upload(
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Result<Json<UploadOutcome>, ApiError> {
+    let (file, signature) = read_form(&state, &headers, &mut form).await?;
+    Ok(Json(state.registry.publish(file, &signature).await?))
+}
+
+/// Reads a `file` + `signature` multipart form, streaming the file to staging.
+pub async fn read_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &mut Multipart,
+) -> Result<(Staged, String), ApiError> {
     let limit = state.registry.max_upload_bytes();
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -39,7 +49,7 @@ pub async fn upload(
     let mut signature: Option<String> = None;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {
-            Some("file") if file.is_none() => file = Some(receive_file(&state, field).await?),
+            Some("file") if file.is_none() => file = Some(receive_file(state, field).await?),
             Some("signature") if signature.is_none() => {
                 signature = Some(read_signature(field).await?)
             }
@@ -54,7 +64,7 @@ pub async fn upload(
     }
     let file = file.ok_or_else(|| ApiError::bad_request("file is required"))?;
     let signature = signature.ok_or_else(|| ApiError::bad_request("file signature is required"))?;
-    Ok(Json(state.registry.publish(file, &signature).await?))
+    Ok((file, signature))
 }
 
 async fn receive_file(state: &AppState, mut field: Field<'_>) -> Result<Staged, ApiError> {

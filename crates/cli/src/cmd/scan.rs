@@ -1,0 +1,320 @@
+//! `cairn scan`: record a tree, compare records, verify, sign and publish them.
+
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use cairn_scan::{ChangeKind, Diff, Manifest, Scanner};
+
+/// Arguments of `cairn scan`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ScanArgs {
+    #[command(subcommand)]
+    action: Option<Action>,
+    /// Roots to scan.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Where to write the scan (JSON lines).
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+    /// Skip paths matching this glob (repeatable); a matching directory is not entered.
+    #[arg(long)]
+    exclude: Vec<String>,
+    /// Stay on the filesystem of each root.
+    #[arg(long)]
+    one_file_system: bool,
+    /// Extra content digest besides SHA-256.
+    #[arg(long, value_parser = ["blake3"])]
+    hash: Option<String>,
+    /// Worker threads [default: one per core]; more helps on cold, I/O-bound trees.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Compare two scans; exit 0 = no change, 1 = changes, 2 = error.
+    Diff {
+        /// OLD NEW, or only NEW with --baseline.
+        #[arg(required = true, num_args = 1..=2, value_names = ["OLD", "NEW"])]
+        files: Vec<PathBuf>,
+        /// Fetch the earlier scan from a registry: URL/scans/<digest>.
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a scan's trailer (and a detached signature, with --signature and --key).
+    Verify {
+        /// Scan file.
+        file: PathBuf,
+        /// Detached signature (hex DER, as `cairn scan sign` writes it).
+        #[arg(long, requires = "key")]
+        signature: Option<PathBuf>,
+        /// PEM public key the signature must verify under.
+        #[arg(long, requires = "signature")]
+        key: Option<PathBuf>,
+    },
+    /// Sign a scan (ECDSA secp256k1 over SHA-256, hex DER, as openssl dgst writes it).
+    Sign {
+        /// Scan file.
+        file: PathBuf,
+        /// PKCS#8 PEM private key.
+        #[arg(long)]
+        key: PathBuf,
+        /// Signature file [default: FILE.sig].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Upload a signed scan to a registry.
+    Push {
+        /// Scan file.
+        file: PathBuf,
+        /// Registry URL [env: CAIRN_REGISTRY].
+        #[arg(long, env = "CAIRN_REGISTRY")]
+        registry: String,
+        /// Write token [env: CAIRN_TOKEN].
+        #[arg(long, env = "CAIRN_TOKEN", hide_env_values = true)]
+        token: String,
+        /// PKCS#8 PEM private key to sign with.
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+/// Runs `cairn scan`.
+pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    match args.action {
+        Some(Action::Diff {
+            files,
+            baseline,
+            json,
+        }) => diff(files, baseline, json),
+        Some(Action::Verify {
+            file,
+            signature,
+            key,
+        }) => verify(&file, signature.as_deref(), key.as_deref()),
+        Some(Action::Sign { file, key, out }) => sign(&file, &key, out),
+        Some(Action::Push {
+            file,
+            registry,
+            token,
+            key,
+        }) => push(&file, &registry, &token, &key),
+        None => {
+            let out = args.out.context("--out is required")?;
+            let mut scanner = Scanner::new(args.paths)
+                .one_file_system(args.one_file_system)
+                .blake3(args.hash.is_some());
+            for glob in args.exclude {
+                scanner = scanner.exclude(glob);
+            }
+            if let Some(n) = args.threads {
+                scanner = scanner.threads(n);
+            }
+            record(scanner, &out)
+        }
+    }
+}
+
+fn record(scanner: Scanner, out: &Path) -> anyhow::Result<ExitCode> {
+    let counter = Arc::new(AtomicU64::new(0));
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} entries {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let ticker = {
+        let (bar, counter) = (bar.clone(), counter.clone());
+        std::thread::spawn(move || {
+            while !bar.is_finished() {
+                bar.set_position(counter.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let scan = scanner.progress(counter).scan();
+    bar.finish_and_clear();
+    let _ = ticker.join();
+    let scan = scan?;
+    // Write next to the target and rename, so a crash never leaves a half scan under its name.
+    let tmp = out.with_extension("partial");
+    let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let trailer = Manifest::write(&scan, &file)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "cairn: {} entries ({} with errors) -> {} (sha256 of content {})",
+        trailer.entries,
+        trailer.errors,
+        out.display(),
+        &trailer.sha256[..16]
+    );
+    Ok(if trailer.errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    Manifest::read(BufReader::new(file)).with_context(|| format!("reading {}", path.display()))
+}
+
+fn diff(files: Vec<PathBuf>, baseline: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    let (old, new) = match (files.as_slice(), baseline) {
+        ([old, new], None) => (read_manifest(old)?, read_manifest(new)?),
+        ([new], Some(url)) => (fetch(&url)?, read_manifest(new)?),
+        _ => bail!("give OLD and NEW scan files, or NEW with --baseline URL"),
+    };
+    let report = cairn_scan::diff(&old, &new);
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        print_diff(&mut out, &report)?;
+    }
+    Ok(if report.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_diff(out: &mut impl Write, report: &Diff) -> anyhow::Result<()> {
+    for c in &report.changes {
+        let flags: Vec<String> = c
+            .flags
+            .iter()
+            .map(|f| format!("{f:?}").to_uppercase())
+            .collect();
+        let kinds: Vec<String> = c
+            .kinds
+            .iter()
+            .map(|k| format!("{k:?}").to_lowercase())
+            .collect();
+        let mark = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("!! {} ", flags.join(","))
+        };
+        writeln!(
+            out,
+            "{mark}{:<24} {}  {}",
+            kinds.join(","),
+            c.path.display(),
+            c.details.join("; ")
+        )?;
+    }
+    let count = |k| report.of(k).count();
+    writeln!(
+        out,
+        "{} changed: {} added, {} removed, {} content, {} mode, {} owner, {} flagged",
+        report.changes.len(),
+        count(ChangeKind::Added),
+        count(ChangeKind::Removed),
+        count(ChangeKind::Content),
+        count(ChangeKind::Mode),
+        count(ChangeKind::Owner),
+        report
+            .changes
+            .iter()
+            .filter(|c| !c.flags.is_empty())
+            .count()
+    )?;
+    Ok(())
+}
+
+fn verify(file: &Path, signature: Option<&Path>, key: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let manifest = read_manifest(file)?;
+    println!(
+        "{}: trailer OK, {} entries, host {}",
+        file.display(),
+        manifest.trailer.entries,
+        manifest.header.host
+    );
+    if let (Some(sig), Some(key)) = (signature, key) {
+        let keys = cairn_sign::TrustedKeys::load(&[key])?;
+        let text =
+            std::fs::read_to_string(sig).with_context(|| format!("reading {}", sig.display()))?;
+        let digest = file_sha256(file)?;
+        let check = keys
+            .check(&text, &digest)
+            .with_context(|| format!("{} does not verify", sig.display()))?;
+        println!(
+            "signature OK, key {}",
+            &check.key_id.unwrap_or_default()[..16]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign(file: &Path, key: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    read_manifest(file)?;
+    let key = cairn_sign::SigningKey::from_pem_file(key)?;
+    let signature = key.sign_digest(&file_sha256(file)?);
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.sig", file.display())));
+    std::fs::write(&out, format!("{signature}\n"))
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("cairn: signed {} -> {}", file.display(), out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn push(file: &Path, registry: &str, token: &str, key: &Path) -> anyhow::Result<ExitCode> {
+    read_manifest(file)?;
+    let key = cairn_sign::SigningKey::from_pem_file(key)?;
+    let signature = key.sign_digest(&file_sha256(file)?);
+    let url = format!("{}/scans", registry.trim_end_matches('/'));
+    let runtime = tokio::runtime::Runtime::new()?;
+    let body = runtime.block_on(async {
+        let part = reqwest::multipart::Part::file(file).await?;
+        let form = reqwest::multipart::Form::new()
+            .part("file", part)
+            .text("signature", signature);
+        let r = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await?;
+        let status = r.status();
+        let text = r.text().await?;
+        if !status.is_success() {
+            bail!("{url}: {status}: {text}");
+        }
+        Ok(text)
+    })?;
+    println!("{body}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fetch(url: &str) -> anyhow::Result<Manifest> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let bytes = runtime.block_on(async {
+        let r = reqwest::get(url).await?;
+        let status = r.status();
+        if !status.is_success() {
+            bail!("{url}: {status}");
+        }
+        Ok(r.bytes().await?)
+    })?;
+    Manifest::read(&bytes[..]).with_context(|| format!("reading the baseline from {url}"))
+}
+
+fn file_sha256(path: &Path) -> anyhow::Result<[u8; 32]> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hasher.finalize().into())
+}

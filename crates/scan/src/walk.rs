@@ -1,0 +1,224 @@
+//! The parallel walk.
+//!
+//! Directories fan out as rayon tasks; files are examined in small batches so one huge
+//! directory still spreads over every thread. Records flow through a channel to the caller's
+//! thread, which sorts them by path bytes once the walk is done.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::entry::{self, Options};
+use crate::error::Error;
+use crate::manifest::{Header, Scan, ScanOptions};
+use crate::record::{EntryType, Record, os_bytes};
+
+/// Files examined per task.
+const BATCH: usize = 32;
+
+/// Configures and runs a scan.
+#[derive(Clone, Debug)]
+pub struct Scanner {
+    roots: Vec<PathBuf>,
+    excludes: Vec<String>,
+    one_file_system: bool,
+    blake3: bool,
+    threads: usize,
+    progress: Option<Arc<AtomicU64>>,
+}
+
+struct Walk<'a> {
+    excludes: &'a GlobSet,
+    one_file_system: bool,
+    options: Options,
+    progress: Option<&'a AtomicU64>,
+}
+
+impl Scanner {
+    /// A scanner of these roots with default options (SHA-256 only, one thread per core).
+    pub fn new(roots: Vec<PathBuf>) -> Self {
+        Scanner {
+            roots,
+            excludes: Vec::new(),
+            one_file_system: false,
+            blake3: false,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            progress: None,
+        }
+    }
+
+    /// Skips paths matching a glob (and, for directories, everything below them).
+    pub fn exclude(mut self, glob: impl Into<String>) -> Self {
+        self.excludes.push(glob.into());
+        self
+    }
+
+    /// Does not descend into directories on another device than their root.
+    pub fn one_file_system(mut self, yes: bool) -> Self {
+        self.one_file_system = yes;
+        self
+    }
+
+    /// Also computes BLAKE3 of regular files.
+    pub fn blake3(mut self, yes: bool) -> Self {
+        self.blake3 = yes;
+        self
+    }
+
+    /// Worker threads (more than cores helps on cold, I/O-bound trees).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// A counter the scan increments per entry, for progress display.
+    pub fn progress(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.progress = Some(counter);
+        self
+    }
+
+    /// Runs the scan.
+    pub fn scan(&self) -> Result<Scan, Error> {
+        let started = chrono::Utc::now();
+        let mut globs = GlobSetBuilder::new();
+        for g in &self.excludes {
+            globs.add(Glob::new(g)?);
+        }
+        let excludes = globs.build()?;
+        let mut roots = Vec::new();
+        for root in &self.roots {
+            let path = std::path::absolute(root).map_err(|source| Error::Root {
+                path: root.display().to_string(),
+                source,
+            })?;
+            let meta = std::fs::symlink_metadata(&path).map_err(|source| Error::Root {
+                path: root.display().to_string(),
+                source,
+            })?;
+            roots.push((path, meta.dev()));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        let walk = Walk {
+            excludes: &excludes,
+            one_file_system: self.one_file_system,
+            options: Options {
+                blake3: self.blake3,
+            },
+            progress: self.progress.as_deref(),
+        };
+        let (tx, rx) = std::sync::mpsc::channel::<(PathBuf, Record)>();
+        let mut records = Vec::new();
+        std::thread::scope(|threads| {
+            threads.spawn(|| {
+                pool.scope(|scope| {
+                    for (root, dev) in &roots {
+                        let tx = tx.clone();
+                        let walk = &walk;
+                        scope.spawn(move |scope| walk.visit(scope, root.clone(), *dev, &tx));
+                    }
+                });
+                drop(tx);
+            });
+            records.extend(rx);
+        });
+        records.sort_by(|a, b| os_bytes(a.0.as_os_str()).cmp(os_bytes(b.0.as_os_str())));
+        records.dedup_by(|a, b| a.0 == b.0);
+        let header = Header::new(
+            roots.iter().map(|(p, _)| p.display().to_string()).collect(),
+            started,
+            chrono::Utc::now(),
+            ScanOptions {
+                hashes: if self.blake3 {
+                    vec!["sha256".into(), "blake3".into()]
+                } else {
+                    vec!["sha256".into()]
+                },
+                exclude: self.excludes.clone(),
+                one_file_system: self.one_file_system,
+                threads: self.threads,
+            },
+        );
+        Ok(Scan {
+            header,
+            records: records.into_iter().map(|(_, r)| r).collect(),
+        })
+    }
+}
+
+impl Walk<'_> {
+    fn visit<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        dir: PathBuf,
+        root_dev: u64,
+        tx: &Sender<(PathBuf, Record)>,
+    ) {
+        let mut record = entry::examine(&dir, self.options);
+        let descend = record.kind == Some(EntryType::Dir)
+            && !(self.one_file_system && record.dev != Some(root_dev));
+        let mut batch = Vec::with_capacity(BATCH);
+        if descend {
+            match std::fs::read_dir(&dir) {
+                Ok(entries) => {
+                    for entry in entries {
+                        let Ok(entry) = entry else { continue };
+                        let path = entry.path();
+                        if self.excludes.is_match(&path) {
+                            continue;
+                        }
+                        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                            let tx = tx.clone();
+                            scope.spawn(move |scope| self.visit(scope, path, root_dev, &tx));
+                        } else {
+                            batch.push(path);
+                            if batch.len() == BATCH {
+                                self.spawn_batch(scope, std::mem::take(&mut batch), tx);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                        "permission denied (list)".to_owned()
+                    } else {
+                        format!("list: {e}")
+                    };
+                    record.error.get_or_insert(why);
+                }
+            }
+        }
+        self.send(dir, record, tx);
+        if !batch.is_empty() {
+            self.spawn_batch(scope, batch, tx);
+        }
+    }
+
+    fn spawn_batch<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        batch: Vec<PathBuf>,
+        tx: &Sender<(PathBuf, Record)>,
+    ) {
+        let tx = tx.clone();
+        scope.spawn(move |_| {
+            for path in batch {
+                let record = entry::examine(&path, self.options);
+                self.send(path, record, &tx);
+            }
+        });
+    }
+
+    fn send(&self, path: PathBuf, record: Record, tx: &Sender<(PathBuf, Record)>) {
+        if let Some(p) = self.progress {
+            p.fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = tx.send((path, record));
+    }
+}

@@ -1,0 +1,81 @@
+//! `POST /scans`, `GET /scans?host=`, `GET /scans/{digest}`: signed filesystem scans.
+
+use axum::Json;
+use axum::extract::{Multipart, Query, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use cairn_registry::{MAX_SCANS_LISTED, ScanSummary, UploadOutcome};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::{Authorized, DigestPath};
+use crate::handlers::files::serve_blob;
+use crate::handlers::upload::read_form;
+
+/// Answer to a scan upload.
+#[derive(Debug, Serialize)]
+pub struct ScanAdded {
+    outcome: UploadOutcome,
+    #[serde(flatten)]
+    scan: ScanSummary,
+}
+
+/// Stores a signed scan whose trailer verifies.
+pub async fn upload(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Result<Json<ScanAdded>, ApiError> {
+    let (file, signature) = read_form(&state, &headers, &mut form).await?;
+    let (outcome, scan) = state.registry.publish_scan(file, &signature).await?;
+    Ok(Json(ScanAdded { outcome, scan }))
+}
+
+/// Query of `GET /scans`.
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    host: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `{"scans":[…]}`, newest first.
+#[derive(Debug, Serialize)]
+pub struct ScanList {
+    scans: Vec<ScanSummary>,
+}
+
+/// Lists stored scans, of one host with `?host=`.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<ScanList>, ApiError> {
+    let limit = p.limit.unwrap_or(100).min(MAX_SCANS_LISTED);
+    Ok(Json(ScanList {
+        scans: state.registry.scans(p.host.as_deref(), limit).await?,
+    }))
+}
+
+/// The scan file itself (what `cairn scan diff --baseline` fetches).
+pub async fn download(
+    State(state): State<AppState>,
+    DigestPath(digest): DigestPath,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let scan = state
+        .registry
+        .scan(&digest)
+        .await?
+        .ok_or_else(|| ApiError::new(axum::http::StatusCode::NOT_FOUND, "scan not found"))?;
+    serve_blob(
+        &state,
+        &digest,
+        scan.size,
+        "application/x-ndjson",
+        &method,
+        &headers,
+    )
+    .await
+}
