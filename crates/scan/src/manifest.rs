@@ -154,7 +154,6 @@ impl Manifest {
         let mut records = Vec::new();
         let mut trailer: Option<Trailer> = None;
         let mut number = 0;
-        let mut terminated = false;
         let malformed = |line: usize, reason: String| Error::Malformed { line, reason };
         let mut line = Vec::new();
         loop {
@@ -162,11 +161,16 @@ impl Manifest {
             if input.read_until(b'\n', &mut line)? == 0 {
                 break;
             }
-            terminated = line.last() == Some(&b'\n');
+            let terminated = line.last() == Some(&b'\n');
             if terminated {
                 line.pop();
             }
             number += 1;
+            if !terminated {
+                return Err(Error::Integrity(format!(
+                    "the file is truncated (line {number} is cut off)"
+                )));
+            }
             if trailer.is_some() {
                 return Err(Error::Integrity("data after the trailer".into()));
             }
@@ -193,9 +197,6 @@ impl Manifest {
         let header = header.ok_or_else(|| malformed(1, "empty file".into()))?;
         let trailer =
             trailer.ok_or_else(|| Error::Integrity("no trailer: the file is truncated".into()))?;
-        if !terminated {
-            return Err(Error::Integrity("the trailer line is cut off".into()));
-        }
         if trailer.entries != records.len() as u64 {
             return Err(Error::Integrity(format!(
                 "trailer counts {} entries, file has {}",

@@ -190,7 +190,8 @@ impl Walk<'_> {
                     } else {
                         format!("list: {e}")
                     };
-                    record.error.get_or_insert(why);
+                    // Not being able to list says more than not being able to open for attributes.
+                    record.error = Some(why);
                 }
             }
         }

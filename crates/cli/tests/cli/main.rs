@@ -3,5 +3,6 @@
 
 mod crash;
 mod inspect;
+mod scan;
 mod serve;
 mod util;
