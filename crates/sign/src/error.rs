@@ -34,9 +34,9 @@ pub enum Error {
     #[error("Signature error: {0}")]
     Signature(SignatureDefect),
     /// A key could not be read.
-    #[error("key {origin}: {reason}")]
+    #[error("{origin}: {reason}")]
     Key {
-        /// Where the key came from (a path, usually).
+        /// Which key (`public key /path/to.pem`, …).
         origin: String,
         /// What was wrong.
         reason: String,

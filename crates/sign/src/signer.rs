@@ -40,7 +40,7 @@ impl SigningKey {
 
     /// Reads a PKCS#8 PEM private key file.
     pub fn from_pem_file(path: &std::path::Path) -> Result<Self, Error> {
-        let origin = path.display().to_string();
+        let origin = format!("private key {}", path.display());
         let pem =
             zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::Key {
                 origin: origin.clone(),

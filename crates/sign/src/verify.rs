@@ -53,10 +53,10 @@ impl TrustedKeys {
         for path in paths {
             let path = path.as_ref();
             let text = std::fs::read_to_string(path).map_err(|e| Error::Key {
-                origin: path.display().to_string(),
+                origin: format!("public key {}", path.display()),
                 reason: e.to_string(),
             })?;
-            keys.add_pem(&text, &path.display().to_string())?;
+            keys.add_pem(&text, &format!("public key {}", path.display()))?;
         }
         Ok(keys)
     }
