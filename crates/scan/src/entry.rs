@@ -26,8 +26,23 @@ thread_local! {
 }
 
 /// Records `path` (never following a final symlink). Problems are recorded, not returned.
-pub(crate) fn examine(path: &Path, options: Options) -> Record {
+///
+/// `regular_hint` says the directory listing reported a regular file: it is then opened
+/// straight away and `fstat`ed, saving an `lstat` per file. If it is no longer a regular
+/// file by then, the general path below takes over.
+pub(crate) fn examine(path: &Path, regular_hint: bool, options: Options) -> Record {
     let mut record = Record::new(path);
+    if regular_hint {
+        if let Ok(file) = open(path, false) {
+            if let Ok(meta) = file.metadata() {
+                if meta.file_type().is_file() {
+                    fill_metadata(&mut record, &meta);
+                    hash_file(file, &mut record, options);
+                    return record;
+                }
+            }
+        }
+    }
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -54,7 +69,7 @@ pub(crate) fn examine(path: &Path, options: Options) -> Record {
 }
 
 fn examine_file(path: &Path, record: &mut Record, options: Options) {
-    let mut file = match open(path, false) {
+    let file = match open(path, false) {
         Ok(f) => f,
         Err(e) => {
             record.error = Some(describe(&e, "open"));
@@ -66,6 +81,11 @@ fn examine_file(path: &Path, record: &mut Record, options: Options) {
     if let Ok(meta) = file.metadata() {
         fill_metadata(record, &meta);
     }
+    hash_file(file, record, options);
+}
+
+/// Attributes, flags and content digests of an open regular file.
+fn hash_file(mut file: File, record: &mut Record, options: Options) {
     attributes_of_file(&file, record);
     let mut sha = Sha256::new();
     let mut b3 = options.blake3.then(blake3::Hasher::new);
@@ -190,5 +210,20 @@ fn describe(e: &std::io::Error, what: &str) -> String {
         std::io::ErrorKind::NotFound => "vanished during the scan".to_owned(),
         std::io::ErrorKind::PermissionDenied => format!("permission denied ({what})"),
         _ => format!("{what}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vanished_entry_is_a_record_with_its_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = examine(&dir.path().join("gone"), false, Options::default());
+        assert_eq!(r.error.as_deref(), Some("vanished during the scan"));
+        let r = examine(&dir.path().join("gone"), true, Options::default());
+        assert_eq!(r.kind, Some(EntryType::Unknown));
+        assert_eq!(r.error.as_deref(), Some("vanished during the scan"));
     }
 }

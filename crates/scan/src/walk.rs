@@ -160,7 +160,7 @@ impl Walk<'_> {
         root_dev: u64,
         tx: &Sender<(PathBuf, Record)>,
     ) {
-        let mut record = entry::examine(&dir, self.options);
+        let mut record = entry::examine(&dir, false, self.options);
         let descend = record.kind == Some(EntryType::Dir)
             && !(self.one_file_system && record.dev != Some(root_dev));
         let mut batch = Vec::with_capacity(BATCH);
@@ -173,11 +173,12 @@ impl Walk<'_> {
                         if self.excludes.is_match(&path) {
                             continue;
                         }
-                        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        let file_type = entry.file_type().ok();
+                        if file_type.is_some_and(|t| t.is_dir()) {
                             let tx = tx.clone();
                             scope.spawn(move |scope| self.visit(scope, path, root_dev, &tx));
                         } else {
-                            batch.push(path);
+                            batch.push((path, file_type.is_some_and(|t| t.is_file())));
                             if batch.len() == BATCH {
                                 self.spawn_batch(scope, std::mem::take(&mut batch), tx);
                             }
@@ -204,13 +205,13 @@ impl Walk<'_> {
     fn spawn_batch<'s>(
         &'s self,
         scope: &rayon::Scope<'s>,
-        batch: Vec<PathBuf>,
+        batch: Vec<(PathBuf, bool)>,
         tx: &Sender<(PathBuf, Record)>,
     ) {
         let tx = tx.clone();
         scope.spawn(move |_| {
-            for path in batch {
-                let record = entry::examine(&path, self.options);
+            for (path, regular) in batch {
+                let record = entry::examine(&path, regular, self.options);
                 self.send(path, record, &tx);
             }
         });

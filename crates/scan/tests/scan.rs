@@ -100,6 +100,13 @@ fn build(root: &Path) {
         acl.extend_from_slice(&id.to_le_bytes());
     }
     xattr::set(root.join("data.txt"), "system.posix_acl_access", &acl).unwrap();
+    xattr::set(root.join("data.txt"), "security.ima", &hex("0404aabbccdd")).unwrap();
+    xattr::set(
+        root.join("data.txt"),
+        "security.selinux",
+        b"system_u:object_r:bin_t:s0\0",
+    )
+    .unwrap();
     run(
         "chattr",
         &[OsStr::new("+a"), root.join("usr/bin").as_os_str()],
@@ -382,5 +389,38 @@ fn excludes_and_vanished_roots() {
             .exclude("[")
             .scan()
             .is_err()
+    );
+}
+
+/// /dev/pts is its own filesystem on Linux: with one_file_system the mount point is
+/// recorded but nothing below it.
+#[test]
+fn one_file_system_stops_at_mount_points() {
+    let dev = std::fs::metadata("/dev").unwrap().dev();
+    let pts = std::fs::metadata("/dev/pts").unwrap().dev();
+    assert_ne!(
+        dev, pts,
+        "this test needs /dev/pts mounted separately from /dev"
+    );
+    let below = |m: &cairn_scan::Scan| {
+        m.records
+            .iter()
+            // Path::starts_with compares components: "/dev/pts" itself would match.
+            .filter(|r| {
+                r.path_buf().starts_with("/dev/pts") && r.path_buf() != Path::new("/dev/pts")
+            })
+            .count()
+    };
+    let stay = Scanner::new(vec!["/dev".into()])
+        .one_file_system(true)
+        .scan()
+        .unwrap();
+    let cross = Scanner::new(vec!["/dev".into()]).scan().unwrap();
+    assert_eq!(below(&stay), 0);
+    assert!(below(&cross) > 0);
+    assert!(
+        stay.records
+            .iter()
+            .any(|r| r.path_buf() == Path::new("/dev/pts"))
     );
 }
