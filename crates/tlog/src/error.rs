@@ -1,0 +1,57 @@
+//! Log errors.
+
+/// Why a proof did not verify. The caller keeps the inputs as evidence.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    /// The leaf index is not inside the tree.
+    #[error("index {index} is outside a tree of size {size}")]
+    IndexOutOfRange {
+        /// Leaf index.
+        index: u64,
+        /// Tree size.
+        size: u64,
+    },
+    /// The older tree is larger than the newer one.
+    #[error("tree size {old} is larger than {new}")]
+    SizesReversed {
+        /// First size.
+        old: u64,
+        /// Second size.
+        new: u64,
+    },
+    /// The proof has too many or too few hashes for these sizes.
+    #[error("proof has the wrong number of hashes")]
+    WrongLength,
+    /// The recomputed root differs from the expected one.
+    #[error("recomputed root does not match")]
+    RootMismatch,
+    /// A proof from the empty tree must be empty and start from the empty-tree root.
+    #[error("consistency from the empty tree needs an empty proof and the empty-tree root")]
+    BadEmptyTree,
+}
+
+/// A log error.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A proof failed.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    /// A node needed for a proof is not available (not yet integrated, or missing storage).
+    #[error("node at level {level}, index {index} is not available")]
+    MissingNode {
+        /// Merkle level (0 = leaves).
+        level: u32,
+        /// Index within the level.
+        index: u64,
+    },
+    /// Bytes that should be a tile, bundle or path are malformed.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What was being parsed.
+        what: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}

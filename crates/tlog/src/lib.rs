@@ -1,0 +1,27 @@
+//! Cairn's transparency log, pure parts: Merkle math and the C2SP wire formats.
+//!
+//! - [`merkle`]: RFC 6962 / RFC 9162 leaf and node hashing, inclusion and consistency proof
+//!   generation over any [`NodeSource`] (tiles, memory), and their verification. A
+//!   consistency proof from size 0 is accepted only when empty and paired with the
+//!   empty-tree root (the C2SP witness rule).
+//! - [`tile`]: C2SP tlog-tiles paths (`tile/<L>/<N>[.p/<W>]`, x-grouped indices) and the
+//!   encodings of hash tiles and entry bundles.
+//!
+//! ```
+//! use cairn_tlog::merkle::{self, MemoryTree};
+//! let mut tree = MemoryTree::default();
+//! for entry in [&b"a"[..], b"b", b"c"] {
+//!     tree.push(merkle::leaf_hash(entry));
+//! }
+//! let proof = merkle::inclusion_proof(&tree, 1, 3).unwrap();
+//! merkle::verify_inclusion(1, 3, &merkle::leaf_hash(b"b"), &proof, &tree.root()).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+pub mod merkle;
+pub mod tile;
+
+pub use error::{Error, ProofError};
+pub use merkle::{Hash, MemoryTree, NodeSource};
