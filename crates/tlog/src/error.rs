@@ -46,6 +46,9 @@ pub enum Error {
         /// Index within the level.
         index: u64,
     },
+    /// A signed note failed: no trusted signature, or a trusted key's signature is invalid.
+    #[error("note verification failed: {0}")]
+    Note(String),
     /// Bytes that should be a tile, bundle or path are malformed.
     #[error("malformed {what}: {reason}")]
     Malformed {

@@ -4,6 +4,9 @@
 //!   generation over any [`NodeSource`] (tiles, memory), and their verification. A
 //!   consistency proof from size 0 is accepted only when empty and paired with the
 //!   empty-tree root (the C2SP witness rule).
+//! - [`note`] and [`checkpoint`]: C2SP signed notes (Ed25519, key ID
+//!   `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ pk)[:4]`, verifier keys `name+hexid+base64`) and the
+//!   tlog-checkpoint body they sign.
 //! - [`tile`]: C2SP tlog-tiles paths (`tile/<L>/<N>[.p/<W>]`, x-grouped indices) and the
 //!   encodings of hash tiles and entry bundles.
 //!
@@ -19,9 +22,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 mod error;
 pub mod merkle;
+pub mod note;
 pub mod tile;
 
+pub use checkpoint::Checkpoint;
 pub use error::{Error, ProofError};
 pub use merkle::{Hash, MemoryTree, NodeSource};
+pub use note::{Note, NoteSigner, NoteVerifier};

@@ -1,0 +1,313 @@
+//! C2SP signed notes with Ed25519 keys (golang.org/x/mod/sumdb/note compatible).
+//!
+//! A note is UTF-8 text ending in a newline, a blank line, then signature lines
+//! `— <name> <base64(key id ‖ signature)>`. The signature covers the text including its final
+//! newline. A verifier ignores signatures by keys it does not know, refuses the note when a
+//! known key's signature is bad, and requires at least one good one.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::Error;
+
+/// Signature type byte of Ed25519 keys.
+const ALG_ED25519: u8 = 0x01;
+/// Most signature lines accepted in one note.
+const MAX_SIGNATURES: usize = 100;
+/// Largest note accepted.
+const MAX_NOTE: usize = 1_000_000;
+
+fn malformed(reason: impl Into<String>) -> Error {
+    Error::Malformed {
+        what: "signed note",
+        reason: reason.into(),
+    }
+}
+
+/// `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[:4]` as a big-endian integer.
+pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([b'\n', ALG_ED25519]);
+    h.update(public_key);
+    let d = h.finalize();
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// Key names are non-empty, without whitespace and without `+`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
+}
+
+/// A public key that verifies notes, known by name and key id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteVerifier {
+    name: String,
+    id: u32,
+    key: VerifyingKey,
+}
+
+impl NoteVerifier {
+    /// Parses `<name>+<8 hex id>+<base64(0x01 ‖ 32-byte key)>`, checking the id.
+    pub fn parse(vkey: &str) -> Result<Self, Error> {
+        let bad = |why: &str| Error::Malformed {
+            what: "verifier key",
+            reason: why.into(),
+        };
+        // Split from the left: names cannot hold '+', base64 key data can.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(data)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("expected name+id+key"));
+        };
+        if !is_valid_name(name) || id_hex.len() != 8 {
+            return Err(bad("invalid name or id"));
+        }
+        let id = u32::from_str_radix(id_hex, 16).map_err(|_| bad("id is not hex"))?;
+        let raw = B64.decode(data).map_err(|_| bad("key is not base64"))?;
+        let [ALG_ED25519, key @ ..] = raw.as_slice() else {
+            return Err(bad("not an Ed25519 key"));
+        };
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| bad("Ed25519 keys are 32 bytes"))?;
+        if key_id(name, &key) != id {
+            return Err(bad("id does not match the key"));
+        }
+        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("not a valid Ed25519 point"))?;
+        Ok(NoteVerifier {
+            name: name.to_owned(),
+            id,
+            key,
+        })
+    }
+
+    /// The key name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The key id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    fn verifies(&self, text: &[u8], signature: &[u8]) -> bool {
+        let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
+            return false;
+        };
+        self.key.verify_strict(text, &sig).is_ok()
+    }
+}
+
+impl fmt::Display for NoteVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut data = vec![ALG_ED25519];
+        data.extend_from_slice(self.key.as_bytes());
+        write!(f, "{}+{:08x}+{}", self.name, self.id, B64.encode(data))
+    }
+}
+
+/// A private key that signs notes. Its `Debug` form never shows the key.
+pub struct NoteSigner {
+    name: String,
+    key: SigningKey,
+}
+
+impl fmt::Debug for NoteSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NoteSigner({}+{:08x})", self.name, self.verifier().id)
+    }
+}
+
+impl NoteSigner {
+    /// A signer from a 32-byte Ed25519 seed.
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, Error> {
+        if !is_valid_name(name) {
+            return Err(Error::Malformed {
+                what: "key name",
+                reason: format!("{name:?}"),
+            });
+        }
+        Ok(NoteSigner {
+            name: name.to_owned(),
+            key: SigningKey::from_bytes(seed),
+        })
+    }
+
+    /// A fresh random signer.
+    pub fn generate(name: &str) -> Result<Self, Error> {
+        let mut seed = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+        let signer = Self::from_seed(name, &seed);
+        seed.iter_mut().for_each(|b| *b = 0);
+        signer
+    }
+
+    /// Parses Go's `PRIVATE+KEY+<name>+<id>+<base64(0x01 ‖ seed)>`.
+    pub fn parse(skey: &str) -> Result<Self, Error> {
+        let bad = |why: &str| Error::Malformed {
+            what: "signer key",
+            reason: why.into(),
+        };
+        let rest = skey
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or_else(|| bad("missing PRIVATE+KEY+"))?;
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(data)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("expected name+id+key"));
+        };
+        let raw = B64.decode(data).map_err(|_| bad("key is not base64"))?;
+        let [ALG_ED25519, seed @ ..] = raw.as_slice() else {
+            return Err(bad("not an Ed25519 key"));
+        };
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| bad("Ed25519 seeds are 32 bytes"))?;
+        let signer = Self::from_seed(name, &seed)?;
+        if format!("{:08x}", signer.verifier().id) != id_hex {
+            return Err(bad("id does not match the key"));
+        }
+        Ok(signer)
+    }
+
+    /// The matching verifier.
+    pub fn verifier(&self) -> NoteVerifier {
+        let key = self.key.verifying_key();
+        NoteVerifier {
+            name: self.name.clone(),
+            id: key_id(&self.name, key.as_bytes()),
+            key,
+        }
+    }
+
+    /// Signs `text` (which must end in a newline) and returns the whole signed note.
+    pub fn sign(&self, text: &str) -> Result<String, Error> {
+        check_text(text)?;
+        let sig = self.key.sign(text.as_bytes());
+        let mut blob = self.verifier().id.to_be_bytes().to_vec();
+        blob.extend_from_slice(&sig.to_bytes());
+        Ok(format!("{text}\n— {} {}\n", self.name, B64.encode(blob)))
+    }
+}
+
+fn check_text(text: &str) -> Result<(), Error> {
+    if !text.ends_with('\n') {
+        return Err(malformed("text must end in a newline"));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(malformed("control characters in the text"));
+    }
+    Ok(())
+}
+
+/// One signature line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteSignature {
+    /// Key name.
+    pub name: String,
+    /// Key id.
+    pub id: u32,
+    /// The signature bytes (after the id).
+    pub signature: Vec<u8>,
+}
+
+/// A parsed signed note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    text: String,
+    signatures: Vec<NoteSignature>,
+}
+
+impl Note {
+    /// Parses a signed note (not yet verified).
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() > MAX_NOTE {
+            return Err(malformed("note too large"));
+        }
+        let all = std::str::from_utf8(bytes).map_err(|_| malformed("not UTF-8"))?;
+        let split = all
+            .rfind("\n\n")
+            .ok_or_else(|| malformed("no blank line before the signatures"))?;
+        let (text, sigs) = (&all[..split + 1], &all[split + 2..]);
+        check_text(text)?;
+        if !sigs.ends_with('\n') {
+            return Err(malformed("signature block must end in a newline"));
+        }
+        let mut signatures = Vec::new();
+        for line in sigs[..sigs.len() - 1].split('\n') {
+            let rest = line
+                .strip_prefix("— ")
+                .ok_or_else(|| malformed("signature line without '— '"))?;
+            let (name, b64) = rest
+                .split_once(' ')
+                .ok_or_else(|| malformed("signature line without a signature"))?;
+            if !is_valid_name(name) {
+                return Err(malformed("invalid key name"));
+            }
+            let blob = B64
+                .decode(b64)
+                .map_err(|_| malformed("signature is not base64"))?;
+            if blob.len() < 5 {
+                return Err(malformed("signature too short"));
+            }
+            let id = u32::from_be_bytes([blob[0], blob[1], blob[2], blob[3]]);
+            signatures.push(NoteSignature {
+                name: name.to_owned(),
+                id,
+                signature: blob[4..].to_vec(),
+            });
+            if signatures.len() > MAX_SIGNATURES {
+                return Err(malformed("too many signatures"));
+            }
+        }
+        if signatures.is_empty() {
+            return Err(malformed("no signatures"));
+        }
+        Ok(Note {
+            text: text.to_owned(),
+            signatures,
+        })
+    }
+
+    /// The signed text, including its final newline.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Every signature line.
+    pub fn signatures(&self) -> &[NoteSignature] {
+        &self.signatures
+    }
+
+    /// Verifies against trusted keys; returns the names of the keys that signed.
+    pub fn verify(&self, trusted: &[NoteVerifier]) -> Result<Vec<String>, Error> {
+        let mut good = Vec::new();
+        for sig in &self.signatures {
+            let Some(key) = trusted
+                .iter()
+                .find(|k| k.name == sig.name && k.id == sig.id)
+            else {
+                continue;
+            };
+            if !key.verifies(self.text.as_bytes(), &sig.signature) {
+                return Err(Error::Note(format!(
+                    "invalid signature for key {}+{:08x}",
+                    key.name, key.id
+                )));
+            }
+            if !good.contains(&key.name) {
+                good.push(key.name.clone());
+            }
+        }
+        if good.is_empty() {
+            return Err(Error::Note("no signature by a trusted key".into()));
+        }
+        Ok(good)
+    }
+}
