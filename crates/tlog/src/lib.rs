@@ -26,9 +26,15 @@ pub mod checkpoint;
 mod error;
 pub mod merkle;
 pub mod note;
+pub mod store;
 pub mod tile;
+pub mod verify;
+pub mod writer;
 
 pub use checkpoint::Checkpoint;
 pub use error::{Error, ProofError};
 pub use merkle::{Hash, MemoryTree, NodeSource};
 pub use note::{Note, NoteSigner, NoteVerifier};
+pub use store::DirStore;
+pub use verify::{Fetcher, Verified, verify_log};
+pub use writer::{Committed, LogWriter};

@@ -1,0 +1,83 @@
+//! A C2SP tlog-tiles directory: `checkpoint`, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>…`.
+//!
+//! Every write goes to a temporary file that is fsynced, renamed into place, and followed by
+//! an fsync of its directory: after `write` returns the object is whole and durable, and a
+//! crash mid-write leaves the previous version (or nothing), never a torn file.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Where a log's objects live.
+#[derive(Clone, Debug)]
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    /// A store rooted at `root` (created if missing).
+    pub fn open(root: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(root.join("tile"))?;
+        Ok(DirStore {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, rel: &str) -> std::io::Result<PathBuf> {
+        // Only paths this crate builds reach here; refuse anything that could escape.
+        if rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(std::io::Error::other(format!("refusing path {rel:?}")));
+        }
+        Ok(self.root.join(rel))
+    }
+
+    /// Reads an object; `None` when absent.
+    pub fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
+        match std::fs::read(self.path(rel)?) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes an object atomically and durably, replacing any previous version.
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self.path(rel)?;
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir)?;
+            // Make the new directories themselves durable, up to the store root.
+            let mut d = dir.as_path();
+            while let Some(parent) = d.parent() {
+                File::open(parent)?.sync_all()?;
+                if parent == self.root {
+                    break;
+                }
+                d = parent;
+            }
+        }
+        let tmp = dir.join(format!(
+            ".{}.tmp",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("object")
+        ));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        File::open(&dir)?.sync_all()
+    }
+}

@@ -1,0 +1,279 @@
+//! The log writer: integrates batches of entries, writes tiles, then signs the checkpoint.
+//!
+//! Order of a batch, and what a crash at each point means:
+//! 1. entry bundles and hash tiles are written (each durable when written). A crash here
+//!    leaves tiles beyond the published checkpoint: nobody trusts them (readers check against
+//!    the checkpoint), and the next batch overwrites them.
+//! 2. the new checkpoint is signed, and only if it is consistent with the previous one (it
+//!    extends the same tree, checked by recomputation), then written. A crash before the
+//!    rename leaves the old checkpoint; after it, the batch is published.
+//!
+//! On open, the writer reloads the published checkpoint, rebuilds the tree from the level-0
+//! tiles it covers and checks the root: the same state a reader would reconstruct.
+
+use base64::Engine;
+
+use crate::checkpoint::Checkpoint;
+use crate::error::Error;
+use crate::merkle::{Hash, MemoryTree, NodeSource, leaf_hash};
+use crate::note::{Note, NoteSigner};
+use crate::store::DirStore;
+use crate::tile::{self, TILE_HEIGHT, TILE_WIDTH, TileKind, TilePath};
+
+/// Default batch size: entries integrated per checkpoint at most.
+pub const DEFAULT_BATCH_MAX_SIZE: usize = 256;
+/// Default batch age: the longest an entry waits for the next checkpoint.
+pub const DEFAULT_BATCH_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// What a committed batch gives back.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// Index of the batch's first entry.
+    pub first_index: u64,
+    /// The signed checkpoint covering the batch.
+    pub checkpoint: String,
+}
+
+/// The writing side of a log stored in a [`DirStore`].
+#[derive(Debug)]
+pub struct LogWriter {
+    store: DirStore,
+    signer: NoteSigner,
+    origin: String,
+    tree: MemoryTree,
+    /// Entries of the last, incomplete bundle (needed to rewrite it as it grows).
+    tail: Vec<Vec<u8>>,
+    checkpoint: String,
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::Malformed {
+        what: "log storage",
+        reason: e.to_string(),
+    }
+}
+
+impl LogWriter {
+    /// Opens the log in `store`, creating an empty one (size 0 checkpoint) if there is none.
+    pub fn open(store: DirStore, signer: NoteSigner) -> Result<Self, Error> {
+        let origin = signer.verifier().name().to_owned();
+        let mut w = LogWriter {
+            store,
+            signer,
+            origin,
+            tree: MemoryTree::default(),
+            tail: Vec::new(),
+            checkpoint: String::new(),
+        };
+        match w.store.read("checkpoint").map_err(io)? {
+            None => {
+                let empty = Checkpoint {
+                    origin: w.origin.clone(),
+                    size: 0,
+                    root: crate::merkle::empty_root(),
+                    extensions: vec![],
+                };
+                w.checkpoint = w.signer.sign(&empty.to_text())?;
+                w.store
+                    .write("checkpoint", w.checkpoint.as_bytes())
+                    .map_err(io)?;
+            }
+            Some(bytes) => w.reload(&bytes)?,
+        }
+        Ok(w)
+    }
+
+    fn reload(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let note = Note::parse(bytes)?;
+        note.verify(&[self.signer.verifier()])?;
+        let cp = Checkpoint::parse(note.text())?;
+        if cp.origin != self.origin {
+            return Err(Error::Note(format!(
+                "checkpoint origin {:?} is not this log's {:?}",
+                cp.origin, self.origin
+            )));
+        }
+        for t in tile::tiles_for_size(cp.size) {
+            if t.kind != TileKind::Hash(0) {
+                continue;
+            }
+            let data = self
+                .store
+                .read(&t.to_string())
+                .map_err(io)?
+                .ok_or_else(|| Error::Malformed {
+                    what: "log storage",
+                    reason: format!("{t} is missing"),
+                })?;
+            for h in tile::decode_hash_tile(&data, t.width())? {
+                self.tree.push(h);
+            }
+        }
+        if self.tree.root() != cp.root {
+            return Err(Error::Note(
+                "stored tiles do not match the published checkpoint".into(),
+            ));
+        }
+        let partial = cp.size % TILE_WIDTH;
+        if partial > 0 {
+            let t = TilePath {
+                kind: TileKind::Entries,
+                index: cp.size / TILE_WIDTH,
+                partial: Some(partial as u8),
+            };
+            let data = self
+                .store
+                .read(&t.to_string())
+                .map_err(io)?
+                .ok_or_else(|| Error::Malformed {
+                    what: "log storage",
+                    reason: format!("{t} is missing"),
+                })?;
+            self.tail = tile::decode_bundle(&data)?
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect();
+        }
+        self.checkpoint = String::from_utf8_lossy(bytes).into_owned();
+        Ok(())
+    }
+
+    /// Entries in the log.
+    pub fn size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    /// The latest signed checkpoint.
+    pub fn checkpoint(&self) -> &str {
+        &self.checkpoint
+    }
+
+    /// The tree, for proofs.
+    pub fn tree(&self) -> &MemoryTree {
+        &self.tree
+    }
+
+    /// The log's origin (its key name).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Appends a batch and publishes a checkpoint covering it.
+    ///
+    /// On any failure the in-memory state is rebuilt from what was published, so a failed
+    /// batch is discarded as a crash would discard it.
+    pub fn append(&mut self, entries: &[Vec<u8>]) -> Result<Committed, Error> {
+        let result = self.write_batch(entries).and_then(|()| self.publish());
+        if result.is_err() {
+            self.tree = MemoryTree::default();
+            self.tail.clear();
+            let published = self.checkpoint.clone();
+            self.reload(published.as_bytes())?;
+        }
+        result
+    }
+
+    /// Step 1: integrate and write bundles and tiles (durable, not yet published).
+    fn write_batch(&mut self, entries: &[Vec<u8>]) -> Result<(), Error> {
+        if let Some(e) = entries.iter().find(|e| e.len() > tile::MAX_ENTRY_SIZE) {
+            return Err(Error::Malformed {
+                what: "entry",
+                reason: format!("{} bytes exceeds {}", e.len(), tile::MAX_ENTRY_SIZE),
+            });
+        }
+        let old = self.size();
+        for e in entries {
+            self.tree.push(leaf_hash(e));
+            self.tail.push(e.clone());
+            if self.tail.len() as u64 == TILE_WIDTH {
+                let index = (self.tree.size() - 1) / TILE_WIDTH;
+                self.write_bundle(index, None)?;
+                self.tail.clear();
+            }
+        }
+        let new = self.size();
+        if !self.tail.is_empty() && new > old {
+            self.write_bundle(new / TILE_WIDTH, Some(self.tail.len() as u8))?;
+        }
+        self.write_hash_tiles(old, new)
+    }
+
+    fn write_bundle(&self, index: u64, partial: Option<u8>) -> Result<(), Error> {
+        let path = TilePath {
+            kind: TileKind::Entries,
+            index,
+            partial,
+        };
+        let bytes = tile::encode_bundle(self.tail.iter().map(Vec::as_slice))?;
+        self.store.write(&path.to_string(), &bytes).map_err(io)
+    }
+
+    fn write_hash_tiles(&self, old: u64, new: u64) -> Result<(), Error> {
+        let mut level = 0u32;
+        loop {
+            let shift = TILE_HEIGHT * level;
+            let (before, after) = (old >> shift, new >> shift);
+            if after == 0 {
+                return Ok(());
+            }
+            if after > before {
+                for index in before / TILE_WIDTH..=(after - 1) / TILE_WIDTH {
+                    let start = index * TILE_WIDTH;
+                    let width = (after - start).min(TILE_WIDTH);
+                    let hashes: Vec<Hash> = (start..start + width)
+                        .map(|k| self.tree.node(shift, k))
+                        .collect::<Result<_, _>>()?;
+                    let partial = (width < TILE_WIDTH).then_some(width as u8);
+                    let path = TilePath {
+                        kind: TileKind::Hash(level as u8),
+                        index,
+                        partial,
+                    };
+                    self.store
+                        .write(&path.to_string(), &tile::encode_hash_tile(&hashes))
+                        .map_err(io)?;
+                }
+            }
+            level += 1;
+        }
+    }
+
+    /// Step 2: sign a checkpoint for the current tree, if consistent with the last one.
+    fn publish(&mut self) -> Result<Committed, Error> {
+        let previous = Checkpoint::parse(Note::parse(self.checkpoint.as_bytes())?.text())?;
+        // Never sign a tree that does not extend the published one.
+        let prefix_root = crate::merkle::range_root(&self.tree, 0, previous.size)?;
+        if prefix_root != previous.root {
+            return Err(Error::Note(
+                "refusing to sign a checkpoint inconsistent with the previous one".into(),
+            ));
+        }
+        let cp = Checkpoint {
+            origin: self.origin.clone(),
+            size: self.size(),
+            root: self.tree.root(),
+            extensions: vec![],
+        };
+        let signed = self.signer.sign(&cp.to_text())?;
+        self.store
+            .write("checkpoint", signed.as_bytes())
+            .map_err(io)?;
+        self.checkpoint = signed;
+        Ok(Committed {
+            first_index: previous.size,
+            checkpoint: self.checkpoint.clone(),
+        })
+    }
+
+    /// Test hook: a batch whose tiles were written but whose checkpoint never was (a crash
+    /// between the two steps).
+    #[doc(hidden)]
+    pub fn write_unpublished(&mut self, entries: &[Vec<u8>]) -> Result<(), Error> {
+        self.write_batch(entries)
+    }
+}
+
+/// Base64 of a hash, as checkpoints and proofs spell it.
+pub fn b64(hash: &Hash) -> String {
+    base64::engine::general_purpose::STANDARD.encode(hash)
+}

@@ -1,0 +1,177 @@
+//! The writer and the auditor together: append, reopen, crash between steps, tamper, fork.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::Path;
+
+use cairn_tlog::merkle::{inclusion_proof, leaf_hash, verify_inclusion};
+use cairn_tlog::{DirStore, LogWriter, NoteSigner, verify_log};
+
+const SEED: [u8; 32] = [7; 32];
+
+fn signer() -> NoteSigner {
+    NoteSigner::from_seed("example.test/log", &SEED).unwrap()
+}
+
+fn entries(from: usize, n: usize, tag: &str) -> Vec<Vec<u8>> {
+    (from..from + n)
+        .map(|i| format!("{tag} entry {i}").into_bytes())
+        .collect()
+}
+
+fn open(dir: &Path) -> LogWriter {
+    LogWriter::open(DirStore::open(dir).unwrap(), signer()).unwrap()
+}
+
+#[test]
+fn appends_survive_reopen_and_verify_across_tile_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path());
+    assert_eq!(log.size(), 0);
+    let key = signer().verifier();
+    verify_log(&DirStore::open(dir.path()).unwrap(), &key, None).unwrap();
+    let first = log.append(&entries(0, 3, "a")).unwrap();
+    assert_eq!(first.first_index, 0);
+    let early = first.checkpoint.clone();
+    let mut total = 3;
+    // Batches of uneven sizes up to 70,000 entries: level-0, level-1 and level-2 tiles.
+    for (i, n) in [1usize, 252, 256, 1000, 5, 68_483].into_iter().enumerate() {
+        let c = log.append(&entries(total, n, "a")).unwrap();
+        assert_eq!(c.first_index, total as u64, "batch {i}");
+        total += n;
+    }
+    assert_eq!(log.size(), 70_000);
+    assert!(dir.path().join("tile/2/000.p/1").exists());
+    assert!(dir.path().join("tile/0/273.p/112").exists());
+    let root = log.tree().root();
+    drop(log);
+
+    let mut log = open(dir.path());
+    assert_eq!((log.size(), log.tree().root()), (70_000, root));
+    log.append(&entries(70_000, 10, "a")).unwrap();
+    let store = DirStore::open(dir.path()).unwrap();
+    let v = verify_log(&store, &key, Some(early.as_bytes())).unwrap();
+    assert_eq!(v.size, 70_010);
+    // Proofs from the reloaded tree verify against the published root.
+    let proof = inclusion_proof(log.tree(), 12_345, 70_010).unwrap();
+    verify_inclusion(
+        12_345,
+        70_010,
+        &leaf_hash(b"a entry 12345"),
+        &proof,
+        &v.root,
+    )
+    .unwrap();
+}
+
+/// A crash after the tiles of a batch were written but before its checkpoint: the batch
+/// never happened, and later batches overwrite its tiles.
+#[test]
+fn a_batch_without_its_checkpoint_is_discarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path());
+    log.append(&entries(0, 300, "a")).unwrap();
+    let before = log.checkpoint().to_owned();
+    log.write_unpublished(&entries(300, 400, "lost")).unwrap();
+    drop(log);
+    let mut log = open(dir.path());
+    assert_eq!(log.size(), 300);
+    assert_eq!(log.checkpoint(), before);
+    log.append(&entries(300, 400, "kept")).unwrap();
+    let store = DirStore::open(dir.path()).unwrap();
+    verify_log(&store, &signer().verifier(), Some(before.as_bytes())).unwrap();
+    let bundle = std::fs::read(dir.path().join("tile/entries/001")).unwrap();
+    assert!(String::from_utf8_lossy(&bundle).contains("kept entry 300"));
+    assert!(!String::from_utf8_lossy(&bundle).contains("lost"));
+}
+
+/// Flipping any byte of any tile, bundle or the checkpoint makes the audit fail.
+#[test]
+fn tampering_with_any_object_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path());
+    log.append(&entries(0, 600, "t")).unwrap();
+    let key = signer().verifier();
+    let store = DirStore::open(dir.path()).unwrap();
+    verify_log(&store, &key, None).unwrap();
+    let mut files = Vec::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                files.push(p)
+            }
+        }
+    }
+    assert!(files.len() >= 6, "{files:?}");
+    for file in files {
+        let original = std::fs::read(&file).unwrap();
+        for at in [0, original.len() / 2, original.len() - 1] {
+            let mut bad = original.clone();
+            bad[at] ^= 0x01;
+            std::fs::write(&file, &bad).unwrap();
+            assert!(
+                verify_log(&store, &key, None).is_err(),
+                "{} byte {at}",
+                file.display()
+            );
+        }
+        std::fs::write(&file, &original).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert!(
+            verify_log(&store, &key, None).is_err(),
+            "{} missing",
+            file.display()
+        );
+        std::fs::write(&file, &original).unwrap();
+    }
+    verify_log(&store, &key, None).unwrap();
+}
+
+/// A log that rewrote history under the same key is caught by an earlier checkpoint.
+#[test]
+fn a_forked_log_fails_consistency() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut honest = open(a.path());
+    let seen = honest.append(&entries(0, 50, "x")).unwrap().checkpoint;
+    let mut fork = open(b.path());
+    fork.append(&entries(0, 50, "y")).unwrap();
+    fork.append(&entries(50, 10, "y")).unwrap();
+    let key = signer().verifier();
+    let err = verify_log(
+        &DirStore::open(b.path()).unwrap(),
+        &key,
+        Some(seen.as_bytes()),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("INCONSISTENT"), "{err}");
+    // The wrong key is refused outright.
+    let other = NoteSigner::from_seed("example.test/log", &[8; 32])
+        .unwrap()
+        .verifier();
+    assert!(verify_log(&DirStore::open(a.path()).unwrap(), &other, None).is_err());
+    assert!(
+        LogWriter::open(
+            DirStore::open(a.path()).unwrap(),
+            NoteSigner::from_seed("example.test/log", &[8; 32]).unwrap()
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn oversize_entries_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path());
+    assert!(log.append(&[vec![0u8; 65_536]]).is_err());
+    assert_eq!(log.size(), 0);
+    log.append(&[vec![0u8; 65_535]]).unwrap();
+    verify_log(
+        &DirStore::open(dir.path()).unwrap(),
+        &signer().verifier(),
+        None,
+    )
+    .unwrap();
+}
