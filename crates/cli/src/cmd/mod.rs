@@ -1,6 +1,7 @@
 //! The subcommands.
 
 mod inspect;
+mod log;
 mod scan;
 mod serve;
 
@@ -22,6 +23,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print the plugin descriptors of a local binary.
     Inspect(inspect::InspectArgs),
+    /// Audit a transparency log (any C2SP tlog-tiles log).
+    #[command(subcommand)]
+    Log(log::LogCommand),
     /// Record a filesystem (digests, permissions, owners, attributes) and compare records.
     Scan(scan::ScanArgs),
 }
@@ -32,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Log(cmd) => log::run(cmd),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod crash;
 mod inspect;
+mod log;
 mod scan;
 mod serve;
 mod util;

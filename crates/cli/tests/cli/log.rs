@@ -1,0 +1,97 @@
+//! `cairn log verify` on a directory and over HTTP.
+
+use cairn_tlog::{DirStore, LogWriter, NoteSigner};
+
+use crate::util::cairn;
+
+fn make_log(dir: &std::path::Path) -> (String, String) {
+    let signer = NoteSigner::from_seed("cli.test/log", &[3; 32]).unwrap();
+    let key = signer.verifier().to_string();
+    let mut log = LogWriter::open(DirStore::open(dir).unwrap(), signer).unwrap();
+    let early = log
+        .append(&[b"one".to_vec(), b"two".to_vec()])
+        .unwrap()
+        .checkpoint;
+    log.append(
+        &(0..300)
+            .map(|i| format!("entry {i}").into_bytes())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    (key, early)
+}
+
+#[test]
+fn verifies_a_directory_and_catches_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let (key, early) = make_log(&log);
+    let since = dir.path().join("early.checkpoint");
+    std::fs::write(&since, early).unwrap();
+    let saved = dir.path().join("saved");
+    let out = cairn()
+        .args(["log", "verify", "--tiles"])
+        .arg(&log)
+        .args(["--key", &key, "--since"])
+        .arg(&since)
+        .arg("--save")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("log OK: 302 entries"));
+    assert_eq!(
+        std::fs::read(&saved).unwrap(),
+        std::fs::read(log.join("checkpoint")).unwrap()
+    );
+
+    let bundle = log.join("tile/entries/000");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&bundle, &bytes).unwrap();
+    let out = cairn()
+        .args(["log", "verify", "--tiles"])
+        .arg(&log)
+        .args(["--key", &key])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FAILED verification"), "{err}");
+
+    let out = cairn()
+        .args(["log", "verify", "--tiles"])
+        .arg(&log)
+        .args(["--key", "garbage"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verifies_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = make_log(dir.path());
+    let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir.path()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let out = tokio::task::spawn_blocking(move || {
+        cairn()
+            .args(["log", "verify", "--tiles", &url, "--key", &key])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("302 entries"));
+}
