@@ -11,6 +11,8 @@
 //! On open, the writer reloads the published checkpoint, rebuilds the tree from the level-0
 //! tiles it covers and checks the root: the same state a reader would reconstruct.
 
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
 use base64::Engine;
 
 use crate::checkpoint::Checkpoint;
@@ -40,7 +42,9 @@ pub struct LogWriter {
     store: DirStore,
     signer: NoteSigner,
     origin: String,
-    tree: MemoryTree,
+    /// Shared with readers: nodes below the published size never change, so proofs can be
+    /// made under a read lock while a batch is being written.
+    tree: Arc<RwLock<MemoryTree>>,
     /// Entries of the last, incomplete bundle (needed to rewrite it as it grows).
     tail: Vec<Vec<u8>>,
     checkpoint: String,
@@ -61,7 +65,7 @@ impl LogWriter {
             store,
             signer,
             origin,
-            tree: MemoryTree::default(),
+            tree: Arc::default(),
             tail: Vec::new(),
             checkpoint: String::new(),
         };
@@ -93,6 +97,7 @@ impl LogWriter {
                 cp.origin, self.origin
             )));
         }
+        let mut tree = MemoryTree::default();
         for t in tile::tiles_for_size(cp.size) {
             if t.kind != TileKind::Hash(0) {
                 continue;
@@ -106,10 +111,10 @@ impl LogWriter {
                     reason: format!("{t} is missing"),
                 })?;
             for h in tile::decode_hash_tile(&data, t.width())? {
-                self.tree.push(h);
+                tree.push(h);
             }
         }
-        if self.tree.root() != cp.root {
+        if tree.root() != cp.root {
             return Err(Error::Note(
                 "stored tiles do not match the published checkpoint".into(),
             ));
@@ -134,13 +139,14 @@ impl LogWriter {
                 .map(<[u8]>::to_vec)
                 .collect();
         }
+        *self.tree.write().map_err(|_| poisoned())? = tree;
         self.checkpoint = String::from_utf8_lossy(bytes).into_owned();
         Ok(())
     }
 
     /// Entries in the log.
     pub fn size(&self) -> u64 {
-        self.tree.size()
+        self.tree.read().map_or(0, |t| t.size())
     }
 
     /// The latest signed checkpoint.
@@ -148,9 +154,16 @@ impl LogWriter {
         &self.checkpoint
     }
 
-    /// The tree, for proofs.
-    pub fn tree(&self) -> &MemoryTree {
-        &self.tree
+    /// The tree, for proofs (read-locked while held).
+    pub fn tree(&self) -> RwLockReadGuard<'_, MemoryTree> {
+        self.tree
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A handle on the tree for readers on other threads.
+    pub fn shared_tree(&self) -> Arc<RwLock<MemoryTree>> {
+        self.tree.clone()
     }
 
     /// The log's origin (its key name).
@@ -165,7 +178,6 @@ impl LogWriter {
     pub fn append(&mut self, entries: &[Vec<u8>]) -> Result<Committed, Error> {
         let result = self.write_batch(entries).and_then(|()| self.publish());
         if result.is_err() {
-            self.tree = MemoryTree::default();
             self.tail.clear();
             let published = self.checkpoint.clone();
             self.reload(published.as_bytes())?;
@@ -182,12 +194,16 @@ impl LogWriter {
             });
         }
         let old = self.size();
-        for e in entries {
-            self.tree.push(leaf_hash(e));
+        {
+            let mut tree = self.tree.write().map_err(|_| poisoned())?;
+            for e in entries {
+                tree.push(leaf_hash(e));
+            }
+        }
+        for (i, e) in entries.iter().enumerate() {
             self.tail.push(e.clone());
             if self.tail.len() as u64 == TILE_WIDTH {
-                let index = (self.tree.size() - 1) / TILE_WIDTH;
-                self.write_bundle(index, None)?;
+                self.write_bundle((old + i as u64) / TILE_WIDTH, None)?;
                 self.tail.clear();
             }
         }
@@ -220,9 +236,11 @@ impl LogWriter {
                 for index in before / TILE_WIDTH..=(after - 1) / TILE_WIDTH {
                     let start = index * TILE_WIDTH;
                     let width = (after - start).min(TILE_WIDTH);
+                    let tree = self.tree();
                     let hashes: Vec<Hash> = (start..start + width)
-                        .map(|k| self.tree.node(shift, k))
+                        .map(|k| tree.node(shift, k))
                         .collect::<Result<_, _>>()?;
+                    drop(tree);
                     let partial = (width < TILE_WIDTH).then_some(width as u8);
                     let path = TilePath {
                         kind: TileKind::Hash(level as u8),
@@ -242,7 +260,13 @@ impl LogWriter {
     fn publish(&mut self) -> Result<Committed, Error> {
         let previous = Checkpoint::parse(Note::parse(self.checkpoint.as_bytes())?.text())?;
         // Never sign a tree that does not extend the published one.
-        let prefix_root = crate::merkle::range_root(&self.tree, 0, previous.size)?;
+        let (prefix_root, root) = {
+            let tree = self.tree();
+            (
+                crate::merkle::range_root(&*tree, 0, previous.size)?,
+                tree.root(),
+            )
+        };
         if prefix_root != previous.root {
             return Err(Error::Note(
                 "refusing to sign a checkpoint inconsistent with the previous one".into(),
@@ -251,7 +275,7 @@ impl LogWriter {
         let cp = Checkpoint {
             origin: self.origin.clone(),
             size: self.size(),
-            root: self.tree.root(),
+            root,
             extensions: vec![],
         };
         let signed = self.signer.sign(&cp.to_text())?;
@@ -270,6 +294,13 @@ impl LogWriter {
     #[doc(hidden)]
     pub fn write_unpublished(&mut self, entries: &[Vec<u8>]) -> Result<(), Error> {
         self.write_batch(entries)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Malformed {
+        what: "log state",
+        reason: "a writer thread panicked".into(),
     }
 }
 

@@ -52,7 +52,7 @@ fn appends_survive_reopen_and_verify_across_tile_levels() {
     let v = verify_log(&store, &key, Some(early.as_bytes())).unwrap();
     assert_eq!(v.size, 70_010);
     // Proofs from the reloaded tree verify against the published root.
-    let proof = inclusion_proof(log.tree(), 12_345, 70_010).unwrap();
+    let proof = inclusion_proof(&*log.tree(), 12_345, 70_010).unwrap();
     verify_inclusion(
         12_345,
         70_010,
