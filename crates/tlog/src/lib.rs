@@ -23,9 +23,12 @@
 #![deny(missing_docs)]
 
 pub mod checkpoint;
+pub mod entry;
 mod error;
+pub mod keyfile;
 pub mod merkle;
 pub mod note;
+pub mod sequencer;
 pub mod store;
 pub mod tile;
 pub mod verify;
@@ -35,6 +38,7 @@ pub use checkpoint::Checkpoint;
 pub use error::{Error, ProofError};
 pub use merkle::{Hash, MemoryTree, NodeSource};
 pub use note::{Note, NoteSigner, NoteVerifier};
+pub use sequencer::{Appended, LogHandle};
 pub use store::DirStore;
 pub use verify::{Fetcher, Verified, verify_log};
 pub use writer::{Committed, LogWriter};

@@ -166,6 +166,16 @@ impl LogWriter {
         self.tree.clone()
     }
 
+    /// The log's verifier key.
+    pub fn verifier(&self) -> crate::note::NoteVerifier {
+        self.signer.verifier()
+    }
+
+    /// The store the log is written to.
+    pub fn store(&self) -> &DirStore {
+        &self.store
+    }
+
     /// The log's origin (its key name).
     pub fn origin(&self) -> &str {
         &self.origin
