@@ -22,6 +22,12 @@ pub enum Error {
     /// An uploaded scan file is malformed or fails its integrity check.
     #[error("invalid scan file: {0}")]
     Scan(#[from] cairn_scan::Error),
+    /// The log entry for this upload would exceed what a tile bundle can hold.
+    #[error("too many or too long descriptors: the log entry would be {0} bytes (limit 65535)")]
+    EntryTooLarge(usize),
+    /// The transparency log failed.
+    #[error("transparency log error: {0}")]
+    Log(#[from] cairn_tlog::Error),
     /// The uploaded binary holds no plugin descriptor, so there is nothing to index.
     #[error("invalid plugin binary: no MEMFLOW_CONNECTOR_* or MEMFLOW_OS_* descriptor found")]
     NoDescriptors,
@@ -56,6 +62,7 @@ impl Error {
                 | Error::Plugin(_)
                 | Error::NoDescriptors
                 | Error::Scan(_)
+                | Error::EntryTooLarge(_)
         )
     }
 }

@@ -26,7 +26,7 @@ pub struct Index {
 /// Columns of a variant joined with its artifact, in the order `variant_from_row` reads them.
 const VARIANT_COLUMNS: &str = "v.digest, a.signature, a.created_ns, a.key_id, a.verified, \
      v.plugin_kind, v.export_name, v.file_type, v.architecture, v.plugin_version, v.name, \
-     v.version, v.description";
+     v.version, v.description, a.log_index";
 
 impl Index {
     /// Opens (creating if missing) the SQLite index at `path` and applies migrations.
@@ -72,8 +72,8 @@ impl Index {
         let mut tx = self.write.begin().await?;
         let digest = artifact.digest.to_hex();
         let inserted = sqlx::query(
-            "INSERT INTO artifacts (digest, size, signature, key_id, verified, created_ns) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+            "INSERT INTO artifacts (digest, size, signature, key_id, verified, created_ns, log_index) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
         )
         .bind(&digest)
         .bind(i64::try_from(artifact.size).unwrap_or(i64::MAX))
@@ -81,6 +81,7 @@ impl Index {
         .bind(&artifact.key_id)
         .bind(artifact.key_id.is_some())
         .bind(artifact.created_ns)
+        .bind(artifact.log_index.map(|i| i as i64))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -214,7 +215,7 @@ impl Index {
             return Ok(None);
         };
         let head = variant_from_row(first)?;
-        let size: i64 = first.try_get(13)?;
+        let size: i64 = first.try_get(14)?;
         let descriptors = rows
             .iter()
             .map(|r| variant_from_row(r).map(|v| v.descriptor))
@@ -227,6 +228,7 @@ impl Index {
             size: u64::try_from(size).unwrap_or(0),
             key_id: head.key_id,
             verified: head.verified,
+            log_index: head.log_index,
         }))
     }
 
@@ -241,6 +243,23 @@ impl Index {
 }
 
 impl Index {
+    /// Log entries below this index are reflected in the index.
+    pub async fn log_applied(&self) -> Result<u64, Error> {
+        let applied: i64 = sqlx::query_scalar("SELECT applied FROM log_state WHERE id = 1")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(u64::try_from(applied).unwrap_or(0))
+    }
+
+    /// Records that every log entry below `applied` is reflected (never moves backwards).
+    pub async fn set_log_applied(&self, applied: u64) -> Result<(), Error> {
+        sqlx::query("UPDATE log_state SET applied = MAX(applied, ?) WHERE id = 1")
+            .bind(i64::try_from(applied).unwrap_or(i64::MAX))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// Records a stored scan; false when that digest was recorded before.
     pub async fn insert_scan(&self, scan: &ScanSummary, created_ns: i64) -> Result<bool, Error> {
         let roots =
@@ -359,7 +378,9 @@ fn variant_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PluginVariant, Erro
     let file_type: String = row.try_get(7)?;
     let arch: String = row.try_get(8)?;
     let key_id: Option<String> = row.try_get(3)?;
+    let log_index: Option<i64> = row.try_get(13)?;
     Ok(PluginVariant {
+        log_index: log_index.and_then(|i| u64::try_from(i).ok()),
         digest: row.try_get(0)?,
         signature: row.try_get(1)?,
         created_at: time_of(row.try_get(2)?),

@@ -30,6 +30,7 @@ mod digest;
 mod error;
 mod index;
 mod locks;
+mod log_entry;
 mod model;
 mod registry;
 mod scans;
@@ -40,6 +41,7 @@ pub use cairn_sign::{SignatureCheck, SignatureDefect, TrustedKey, TrustedKeys};
 pub use digest::{Digest, DigestPrefix};
 pub use error::Error;
 pub use index::Index;
+pub use log_entry::LogEntry;
 pub use model::{
     DEFAULT_LIMIT, FindQuery, MAX_LIMIT, NewArtifact, PluginMetadata, PluginSummary, PluginVariant,
     UploadOutcome,

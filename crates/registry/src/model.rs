@@ -35,6 +35,8 @@ pub struct PluginVariant {
     pub key_id: Option<String>,
     /// Whether the signature was verified at upload (Cairn addition).
     pub verified: bool,
+    /// Transparency-log entry that published it (Cairn addition).
+    pub log_index: Option<u64>,
 }
 
 /// `GET /files/{digest}/metadata`: the artifact and all its descriptors.
@@ -54,6 +56,8 @@ pub struct PluginMetadata {
     pub key_id: Option<String>,
     /// Whether the signature was verified at upload (Cairn addition).
     pub verified: bool,
+    /// Transparency-log entry that published it (Cairn addition).
+    pub log_index: Option<u64>,
 }
 
 /// The answer to an upload: memflow-registry's `PluginUploadResponse`.
@@ -80,6 +84,8 @@ pub struct NewArtifact {
     pub created_ns: i64,
     /// Descriptors in file order (never empty).
     pub descriptors: Vec<Descriptor>,
+    /// Transparency-log entry that published it.
+    pub log_index: Option<u64>,
 }
 
 /// Filters of `GET /plugins/{name}`, validated.

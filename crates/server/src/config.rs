@@ -20,6 +20,10 @@ pub struct ServerConfig {
     pub public_keys: Vec<PathBuf>,
     /// Largest accepted upload in bytes (answered with 413 beyond).
     pub max_upload_bytes: u64,
+    /// Log signing key file (default `<data>/keys/log.pem`, generated if missing).
+    pub log_key: Option<PathBuf>,
+    /// Log origin (default `<hostname>/log`).
+    pub log_origin: Option<String>,
 }
 
 impl ServerConfig {
@@ -31,6 +35,8 @@ impl ServerConfig {
             token: None,
             public_keys: Vec::new(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            log_key: None,
+            log_origin: None,
         }
     }
 }

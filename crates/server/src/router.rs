@@ -7,7 +7,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::handlers::{files, health, plugins, scans, upload};
+use crate::handlers::{files, health, log, plugins, scans, upload};
 
 /// Builds the application.
 pub fn router(state: AppState) -> Router {
@@ -34,7 +34,13 @@ pub fn router(state: AppState) -> Router {
                 .post(scans::upload)
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route("/scans/{digest}", get(scans::download));
+        .route("/scans/{digest}", get(scans::download))
+        .route("/files/{digest}/proof", get(log::artifact_proof))
+        .route("/log/checkpoint", get(log::checkpoint))
+        .route("/log/tile/{*rest}", get(log::tile))
+        .route("/log/entries/{index}", get(log::entry))
+        .route("/log/proof/inclusion", get(log::inclusion))
+        .route("/log/proof/consistency", get(log::consistency));
     memflow
         .merge(cairn)
         .with_state(state)

@@ -44,6 +44,8 @@ impl Server {
             data_dir: config.data_dir.clone(),
             public_keys: config.public_keys.clone(),
             max_upload_bytes: config.max_upload_bytes,
+            log_key: config.log_key.clone(),
+            log_origin: config.log_origin.clone(),
         })
         .await?;
         let (token, token_source) = match config.token {

@@ -9,6 +9,18 @@ use cairn_tlog::{DirStore, Fetcher, NoteVerifier, verify_log};
 /// `cairn log …`
 #[derive(Debug, clap::Subcommand)]
 pub enum LogCommand {
+    /// Print the verifier key of a registry's log (`name+hexid+base64`).
+    Key {
+        /// The registry's data directory (key at DATA/keys/log.pem).
+        #[arg(long, required_unless_present = "log_key")]
+        data: Option<PathBuf>,
+        /// The key file itself.
+        #[arg(long)]
+        log_key: Option<PathBuf>,
+        /// The log origin [default: HOSTNAME/log].
+        #[arg(long)]
+        log_origin: Option<String>,
+    },
     /// Check the checkpoint signature, recompute the root from every entry bundle and tile,
     /// and check consistency with an earlier checkpoint; exit non-zero on any mismatch.
     Verify {
@@ -29,12 +41,27 @@ pub enum LogCommand {
 
 /// Runs `cairn log`.
 pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
-    let LogCommand::Verify {
-        tiles,
-        key,
-        since,
-        save,
-    } = cmd;
+    let (tiles, key, since, save) = match cmd {
+        LogCommand::Key {
+            data,
+            log_key,
+            log_origin,
+        } => {
+            let path = log_key
+                .or_else(|| data.map(|d| d.join("keys/log.pem")))
+                .context("give --data or --log-key")?;
+            let origin = log_origin.unwrap_or_else(cairn_tlog::keyfile::default_origin);
+            let signer = cairn_tlog::keyfile::load(&path, &origin)?;
+            println!("{}", signer.verifier());
+            return Ok(ExitCode::SUCCESS);
+        }
+        LogCommand::Verify {
+            tiles,
+            key,
+            since,
+            save,
+        } => (tiles, key, since, save),
+    };
     let key = NoteVerifier::parse(&key).context("invalid --key")?;
     let since = since
         .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())))

@@ -1,5 +1,6 @@
 //! The subcommands.
 
+mod admin;
 mod inspect;
 mod log;
 mod scan;
@@ -23,6 +24,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print the plugin descriptors of a local binary.
     Inspect(inspect::InspectArgs),
+    /// Maintenance of a registry's data directory.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Audit a transparency log (any C2SP tlog-tiles log).
     #[command(subcommand)]
     Log(log::LogCommand),
@@ -37,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Log(cmd) => log::run(cmd),
+        Command::Admin(cmd) => admin::run(cmd),
     }
 }
 

@@ -30,6 +30,13 @@ pub struct ServeArgs {
     /// Largest accepted upload in bytes [env: CAIRN_MAX_UPLOAD_BYTES] [default: 268435456]
     #[arg(long)]
     max_upload_bytes: Option<u64>,
+    /// Transparency-log signing key, PKCS#8 Ed25519 PEM [env: CAIRN_LOG_KEY]
+    /// [default: DATA/keys/log.pem, generated on first start]
+    #[arg(long)]
+    log_key: Option<PathBuf>,
+    /// Transparency-log origin, also the key name [env: CAIRN_LOG_ORIGIN] [default: HOSTNAME/log]
+    #[arg(long)]
+    log_origin: Option<String>,
 }
 
 /// The first of the named environment variables that is set and not empty.
@@ -70,6 +77,10 @@ impl ServeArgs {
             }
         }
         let mut config = ServerConfig::new(addr, data);
+        config.log_key = self
+            .log_key
+            .or_else(|| env(&["CAIRN_LOG_KEY"]).map(PathBuf::from));
+        config.log_origin = self.log_origin.or_else(|| env(&["CAIRN_LOG_ORIGIN"]));
         config.token = token;
         config.public_keys = public_keys;
         if let Some(n) = self.max_upload_bytes {
@@ -127,6 +138,15 @@ fn announce(server: &Server, data: &std::path::Path) {
     for key in keys.keys() {
         eprintln!("cairn: trusting signing key {}", &key.id()[..16]);
     }
+    let log = server.state().registry.log();
+    if server.state().registry.log_key_created() {
+        eprintln!("cairn: generated the log key");
+    }
+    eprintln!(
+        "cairn: transparency log of {} entries, verifier key:",
+        log.size()
+    );
+    eprintln!("{}", log.verifier());
     // Last, so that whoever waits for this line has seen everything above.
     eprintln!("cairn: listening on http://{}", server.local_addr());
 }

@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod health;
+pub mod log;
 pub mod plugins;
 pub mod scans;
 pub mod upload;

@@ -1,0 +1,149 @@
+//! What the registry writes to the transparency log, and how it replays it.
+//!
+//! An `artifact` entry carries everything the index needs (digest, size, signature, key id,
+//! upload time, every descriptor), so the index can be rebuilt from the log alone; a
+//! `delete` entry names the digest removed. Entries are canonical JSON (RFC 8785).
+
+use cairn_plugin::Descriptor;
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+use crate::error::Error;
+use crate::model::NewArtifact;
+
+/// One registry log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LogEntry {
+    /// An artifact was published.
+    Artifact {
+        /// SHA-256, hex.
+        digest: String,
+        /// Size in bytes.
+        size: u64,
+        /// Normalised upload signature.
+        signature: String,
+        /// Verifying key id, if verified.
+        key_id: Option<String>,
+        /// Upload time, ns since the epoch.
+        created_ns: i64,
+        /// Every descriptor, in file order.
+        descriptors: Vec<Descriptor>,
+    },
+    /// An artifact was deleted.
+    Delete {
+        /// SHA-256, hex.
+        digest: String,
+        /// Deletion time, ns since the epoch.
+        deleted_ns: i64,
+    },
+}
+
+impl LogEntry {
+    /// The entry for a new artifact.
+    pub fn artifact(a: &NewArtifact) -> Self {
+        LogEntry::Artifact {
+            digest: a.digest.to_hex(),
+            size: a.size,
+            signature: a.signature.clone(),
+            key_id: a.key_id.clone(),
+            created_ns: a.created_ns,
+            descriptors: a.descriptors.clone(),
+        }
+    }
+
+    /// Canonical bytes, as logged.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        cairn_tlog::entry::canonical(&value)
+    }
+
+    /// Parses a logged entry; `None` for entries that are not the registry's (attestations…).
+    pub fn parse(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    /// The artifact to index for an `artifact` entry at `index`.
+    pub fn to_artifact(&self, index: u64) -> Result<Option<NewArtifact>, Error> {
+        let LogEntry::Artifact {
+            digest,
+            size,
+            signature,
+            key_id,
+            created_ns,
+            descriptors,
+        } = self
+        else {
+            return Ok(None);
+        };
+        let digest = Digest::parse(digest)
+            .ok_or_else(|| Error::Corrupt(format!("log entry {index}: bad digest")))?;
+        Ok(Some(NewArtifact {
+            digest,
+            size: *size,
+            signature: signature.clone(),
+            key_id: key_id.clone(),
+            created_ns: *created_ns,
+            descriptors: descriptors.clone(),
+            log_index: Some(index),
+        }))
+    }
+}
+
+/// Log indices applied to the index out of order; persisted only as a contiguous prefix.
+#[derive(Debug, Default)]
+pub(crate) struct Watermark {
+    next: u64,
+    done: std::collections::BTreeSet<u64>,
+}
+
+impl Watermark {
+    pub(crate) fn starting_at(next: u64) -> Self {
+        Watermark {
+            next,
+            done: Default::default(),
+        }
+    }
+
+    /// Marks `index` applied; returns the new contiguous prefix if it advanced.
+    pub(crate) fn applied(&mut self, index: u64) -> Option<u64> {
+        if index < self.next {
+            return None;
+        }
+        self.done.insert(index);
+        let before = self.next;
+        while self.done.remove(&self.next) {
+            self.next += 1;
+        }
+        (self.next > before).then_some(self.next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watermark_advances_only_over_a_contiguous_prefix() {
+        let mut w = Watermark::starting_at(5);
+        assert_eq!(w.applied(7), None);
+        assert_eq!(w.applied(6), None);
+        assert_eq!(w.applied(5), Some(8));
+        assert_eq!(w.applied(3), None);
+        assert_eq!(w.applied(8), Some(9));
+    }
+
+    #[test]
+    fn entries_are_canonical_and_round_trip() {
+        let e = LogEntry::Delete {
+            digest: "ab".into(),
+            deleted_ns: 3,
+        };
+        assert_eq!(
+            String::from_utf8(e.to_bytes()).unwrap(),
+            r#"{"deleted_ns":3,"digest":"ab","kind":"delete"}"#
+        );
+        assert_eq!(LogEntry::parse(&e.to_bytes()), Some(e));
+        assert_eq!(LogEntry::parse(b"{\"kind\":\"attestation\"}"), None);
+    }
+}

@@ -1,0 +1,220 @@
+//! The transparency log over HTTP: C2SP tlog-tiles under `/log/`, JSON helpers, and the
+//! proof of an artifact's publication.
+//!
+//! Only what a published checkpoint covers is served: tiles of a batch still being written
+//! answer 404 until their checkpoint exists.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use cairn_tlog::tile::TilePath;
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::DigestPath;
+
+fn log_error(e: cairn_tlog::Error) -> ApiError {
+    match e {
+        cairn_tlog::Error::Proof(p) => ApiError::bad_request(p.to_string()),
+        other => ApiError::from(cairn_registry::Error::Log(other)),
+    }
+}
+
+/// `GET /log/checkpoint`: the latest signed checkpoint (mutable: short cache).
+pub async fn checkpoint(State(state): State<AppState>) -> Response {
+    let body = state.registry.log().checkpoint().to_string();
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /log/tile/<L>/<N>[.p/<W>]` and `/log/tile/entries/<N>[.p/<W>]` (immutable).
+pub async fn tile(
+    State(state): State<AppState>,
+    Path(rest): Path<String>,
+) -> Result<Response, ApiError> {
+    let path = TilePath::parse(&format!("tile/{rest}"))
+        .ok_or_else(|| ApiError::bad_request("not a C2SP tile path"))?;
+    let log = state.registry.log().clone();
+    let bytes = tokio::task::spawn_blocking(move || log.tile(&path))
+        .await
+        .map_err(|e| ApiError::from(cairn_registry::Error::Internal(e.to_string())))?
+        .map_err(log_error)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such published tile"))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// One entry, with its leaf hash.
+#[derive(Debug, Serialize)]
+pub struct EntryAnswer {
+    index: u64,
+    /// The entry, parsed (entries are JSON).
+    entry: serde_json::Value,
+    /// RFC 6962 leaf hash, base64.
+    leaf_hash: String,
+}
+
+async fn read_entry(state: &AppState, index: u64) -> Result<Vec<u8>, ApiError> {
+    let log = state.registry.log().clone();
+    tokio::task::spawn_blocking(move || log.entry(index))
+        .await
+        .map_err(|e| ApiError::from(cairn_registry::Error::Internal(e.to_string())))?
+        .map_err(log_error)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such log entry"))
+}
+
+/// `GET /log/entries/{index}`.
+pub async fn entry(
+    State(state): State<AppState>,
+    Path(index): Path<u64>,
+) -> Result<Json<EntryAnswer>, ApiError> {
+    let bytes = read_entry(&state, index).await?;
+    let entry = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(B64.encode(&bytes)));
+    Ok(Json(EntryAnswer {
+        index,
+        entry,
+        leaf_hash: B64.encode(cairn_tlog::merkle::leaf_hash(&bytes)),
+    }))
+}
+
+/// Query of `/log/proof/inclusion`.
+#[derive(Debug, Deserialize)]
+pub struct InclusionQuery {
+    index: u64,
+    size: u64,
+}
+
+/// Query of `/log/proof/consistency`.
+#[derive(Debug, Deserialize)]
+pub struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+/// A proof: base64 hashes, leaf sibling first.
+#[derive(Debug, Serialize)]
+pub struct ProofAnswer {
+    proof: Vec<String>,
+}
+
+fn b64_all(hashes: Vec<cairn_tlog::Hash>) -> Vec<String> {
+    hashes.iter().map(|h| B64.encode(h)).collect()
+}
+
+/// `GET /log/proof/inclusion?index=&size=`.
+pub async fn inclusion(
+    State(state): State<AppState>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Json<ProofAnswer>, ApiError> {
+    let proof = state
+        .registry
+        .log()
+        .inclusion_proof(q.index, q.size)
+        .map_err(log_error)?;
+    Ok(Json(ProofAnswer {
+        proof: b64_all(proof),
+    }))
+}
+
+/// `GET /log/proof/consistency?from=&to=`.
+pub async fn consistency(
+    State(state): State<AppState>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<ProofAnswer>, ApiError> {
+    let proof = state
+        .registry
+        .log()
+        .consistency_proof(q.from, q.to)
+        .map_err(log_error)?;
+    Ok(Json(ProofAnswer {
+        proof: b64_all(proof),
+    }))
+}
+
+/// Everything a client needs to check an artifact's publication offline.
+#[derive(Debug, Serialize)]
+pub struct ArtifactProof {
+    index: u64,
+    entry: serde_json::Value,
+    proof: Vec<String>,
+    checkpoint: String,
+}
+
+/// `GET /files/{digest}/proof`: JSON, or C2SP tlog-proof text with `Accept: text/plain`.
+pub async fn artifact_proof(
+    State(state): State<AppState>,
+    DigestPath(digest): DigestPath,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let meta = state
+        .registry
+        .metadata(&digest)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let index = meta
+        .log_index
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "artifact predates the log"))?;
+    let log = state.registry.log();
+    // Take the checkpoint first: the proof is made for exactly its size.
+    let checkpoint = log.checkpoint().to_string();
+    let size = cairn_tlog::verify::open_checkpoint(checkpoint.as_bytes(), log.verifier())
+        .map_err(log_error)?
+        .size;
+    let proof = b64_all(log.inclusion_proof(index, size).map_err(log_error)?);
+    let wants_text = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/plain"));
+    if wants_text {
+        let mut text = format!("c2sp.org/tlog-proof@v1\nindex {index}\n");
+        for p in &proof {
+            text.push_str(p);
+            text.push('\n');
+        }
+        text.push('\n');
+        text.push_str(&checkpoint);
+        return Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            text,
+        )
+            .into_response());
+    }
+    let bytes = read_entry(&state, index).await?;
+    let entry = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Ok(Json(ArtifactProof {
+        index,
+        entry,
+        proof,
+        checkpoint,
+    })
+    .into_response())
+}
