@@ -3,6 +3,7 @@
 
 mod compat;
 mod files;
+mod log;
 mod queries;
 mod uploads;
 mod util;

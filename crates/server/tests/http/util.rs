@@ -107,7 +107,7 @@ impl TestApp {
         app
     }
 
-    async fn launch(&mut self) {
+    pub async fn launch(&mut self) {
         let server = Server::bind(self.config.clone()).await.unwrap();
         self.addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -124,10 +124,15 @@ impl TestApp {
 
     /// Graceful stop, then a fresh server over the same data directory.
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.launch().await;
+    }
+
+    /// Graceful stop; `launch` starts again over the same data directory.
+    pub async fn stop(&mut self) {
         self.stop.take().unwrap().send(()).unwrap();
         self.task.take().unwrap().await.unwrap();
         self.config.addr = "127.0.0.1:0".parse().unwrap();
-        self.launch().await;
     }
 
     pub fn data_dir(&self) -> PathBuf {
