@@ -62,6 +62,7 @@ async fn kill_9_during_concurrent_uploads_loses_nothing_acknowledged() {
     let args = serve_args(&data, TOKEN, &key);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut uploads: HashMap<String, bool> = HashMap::new();
+    let mut checkpoints: Vec<String> = Vec::new();
     let mut tag = 0u64;
     // Three rounds, each killing the server once a different number of uploads was answered.
     for (round, kill_after_acks) in [(0u64, 1usize), (1, 4), (2, 10)] {
@@ -90,6 +91,14 @@ async fn kill_9_during_concurrent_uploads_loses_nothing_acknowledged() {
                 None => break,
             }
         }
+        // A checkpoint served just before the kill: the restarted log must extend it.
+        let seen = reqwest::get(format!("{}/log/checkpoint", served.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        checkpoints.push(seen);
         served.kill9();
         while let Some(result) = done_rx.recv().await {
             answered.push(result);
@@ -101,6 +110,7 @@ async fn kill_9_during_concurrent_uploads_loses_nothing_acknowledged() {
             }
         }
         let restarted = Served::start(cairn(), &args);
+        check_log(&restarted, &data, &checkpoints, &uploads).await;
         check_all_or_nothing(&restarted.url, &uploads).await;
         let staging = std::fs::read_dir(data.join("staging")).unwrap().count();
         assert_eq!(
@@ -121,4 +131,64 @@ async fn kill_9_during_concurrent_uploads_loses_nothing_acknowledged() {
     let served = Served::start(cairn(), &args);
     let visible = check_all_or_nothing(&served.url, &uploads).await;
     assert!(visible >= acknowledged);
+}
+
+/// After a restart: every acknowledged upload has a log entry naming it, the log verifies
+/// with `cairn log verify`, and every checkpoint served before a kill is a prefix of it.
+async fn check_log(
+    served: &Served,
+    data: &std::path::Path,
+    checkpoints: &[String],
+    uploads: &HashMap<String, bool>,
+) {
+    let text = served.stderr_text();
+    let key = text
+        .lines()
+        .skip_while(|l| !l.contains("verifier key"))
+        .nth(1)
+        .expect("the server prints its verifier key")
+        .to_owned();
+    let client = reqwest::Client::new();
+    for (digest, acknowledged) in uploads {
+        if !acknowledged {
+            continue;
+        }
+        let meta: serde_json::Value = client
+            .get(format!("{}/files/{digest}/metadata", served.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let index = meta["log_index"]
+            .as_u64()
+            .expect("acknowledged upload without a log index");
+        let entry: serde_json::Value = client
+            .get(format!("{}/log/entries/{index}", served.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(entry["entry"]["digest"], digest.as_str());
+    }
+    for (i, cp) in checkpoints.iter().enumerate() {
+        let since = data.with_file_name(format!("since-{i}"));
+        std::fs::write(&since, cp).unwrap();
+        let out = cairn()
+            .args(["log", "verify", "--tiles", &format!("{}/log", served.url)])
+            .arg("--key")
+            .arg(&key)
+            .arg("--since")
+            .arg(&since)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "checkpoint {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
