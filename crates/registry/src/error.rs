@@ -22,6 +22,9 @@ pub enum Error {
     /// An uploaded scan file is malformed or fails its integrity check.
     #[error("invalid scan file: {0}")]
     Scan(#[from] cairn_scan::Error),
+    /// An attestation was refused.
+    #[error("invalid attestation: {0}")]
+    Attestation(String),
     /// The log entry for this upload would exceed what a tile bundle can hold.
     #[error("too many or too long descriptors: the log entry would be {0} bytes (limit 65535)")]
     EntryTooLarge(usize),
@@ -63,6 +66,7 @@ impl Error {
                 | Error::NoDescriptors
                 | Error::Scan(_)
                 | Error::EntryTooLarge(_)
+                | Error::Attestation(_)
         )
     }
 }

@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod attestation;
 mod blobs;
 mod digest;
 mod error;

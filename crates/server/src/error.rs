@@ -44,10 +44,8 @@ fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::Sign(cairn_sign::Error::Signature(_))
-        | Error::Plugin(_)
-        | Error::NoDescriptors
-        | Error::Scan(_) => StatusCode::BAD_REQUEST,
+        // The registry says whose fault an error is; every other client error is a 400.
+        e if e.is_client_error() => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

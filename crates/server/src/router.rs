@@ -39,6 +39,13 @@ pub fn router(state: AppState) -> Router {
         .route("/log/checkpoint", get(log::checkpoint))
         .route("/log/tile/{*rest}", get(log::tile))
         .route("/log/entries/{index}", get(log::entry))
+        .route(
+            "/log/entries",
+            axum::routing::post(log::submit).layer(DefaultBodyLimit::max(
+                cairn_registry::attestation::MAX_ATTESTATION_BYTES,
+            )),
+        )
+        .route("/attestations/{digest}", get(log::attestation))
         .route("/log/proof/inclusion", get(log::inclusion))
         .route("/log/proof/consistency", get(log::consistency));
     memflow

@@ -24,7 +24,7 @@ mod verify;
 
 pub use error::{Error, SignatureDefect};
 pub use signer::SigningKey;
-pub use verify::{SignatureCheck, TrustedKey, TrustedKeys};
+pub use verify::{Ed25519Key, SignatureCheck, TrustedKey, TrustedKeys};
 
 /// SHA-256 of a byte string.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {

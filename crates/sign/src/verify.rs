@@ -31,10 +31,37 @@ impl TrustedKey {
     }
 }
 
-/// The keys an upload's signature must verify under. Empty means "store unverified".
+/// An Ed25519 public key (attestations: in-toto links, DSSE envelopes).
+#[derive(Clone, Debug)]
+pub struct Ed25519Key {
+    key: ed25519_dalek::VerifyingKey,
+    id: String,
+}
+
+impl Ed25519Key {
+    /// Hex SHA-256 of the key's SPKI DER.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The raw 32-byte public key.
+    pub fn raw(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
+    /// Strict Ed25519 verification of `signature` over `message`.
+    pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        ed25519_dalek::Signature::from_slice(signature)
+            .is_ok_and(|s| self.key.verify_strict(message, &s).is_ok())
+    }
+}
+
+/// The keys signatures must verify under: secp256k1 for uploads (empty means "store
+/// unverified"), Ed25519 for attestations.
 #[derive(Clone, Debug, Default)]
 pub struct TrustedKeys {
     keys: Vec<TrustedKey>,
+    ed25519: Vec<Ed25519Key>,
 }
 
 /// The outcome of checking a signature.
@@ -72,12 +99,26 @@ impl TrustedKeys {
                 reason: "unterminated PEM block".into(),
             })? + start
                 + END.len();
-            let key =
-                VerifyingKey::from_public_key_pem(&rest[start..end]).map_err(|e| Error::Key {
-                    origin: origin.into(),
-                    reason: format!("not a secp256k1 public key: {e}"),
+            let pem = &rest[start..end];
+            if let Ok(key) = VerifyingKey::from_public_key_pem(pem) {
+                self.push(key);
+            } else {
+                use ed25519_dalek::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
+                let key = ed25519_dalek::VerifyingKey::from_public_key_pem(pem).map_err(|e| {
+                    Error::Key {
+                        origin: origin.into(),
+                        reason: format!("neither a secp256k1 nor an Ed25519 public key: {e}"),
+                    }
                 })?;
-            self.push(key);
+                let der = key
+                    .to_public_key_der()
+                    .map(|d| d.as_bytes().to_vec())
+                    .unwrap_or_default();
+                let id = hex::encode(Sha256::digest(&der));
+                if !self.ed25519.iter().any(|k| k.id == id) {
+                    self.ed25519.push(Ed25519Key { key, id });
+                }
+            }
             found += 1;
             rest = &rest[end..];
         }
@@ -101,14 +142,19 @@ impl TrustedKeys {
         }
     }
 
-    /// True when no key is configured (signatures are stored unverified).
+    /// True when no secp256k1 key is configured (upload signatures are stored unverified).
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
-    /// The configured keys.
+    /// The configured secp256k1 keys.
     pub fn keys(&self) -> &[TrustedKey] {
         &self.keys
+    }
+
+    /// The configured Ed25519 keys.
+    pub fn ed25519_keys(&self) -> &[Ed25519Key] {
+        &self.ed25519
     }
 
     /// Checks a hex DER signature over a file whose SHA-256 is `digest`.

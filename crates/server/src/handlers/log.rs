@@ -218,3 +218,46 @@ pub async fn artifact_proof(
     })
     .into_response())
 }
+
+/// Answer to a logged attestation.
+#[derive(Debug, Serialize)]
+pub struct Attested {
+    index: u64,
+    #[serde(flatten)]
+    attestation: cairn_registry::attestation::Attestation,
+    checkpoint: String,
+}
+
+/// `POST /log/entries`: a signed in-toto link or DSSE envelope; answered once a checkpoint
+/// covers its commitment.
+pub async fn submit(
+    State(state): State<AppState>,
+    _auth: crate::extract::Authorized,
+    body: axum::body::Bytes,
+) -> Result<Json<Attested>, ApiError> {
+    let (attestation, appended) = state.registry.attest(body.to_vec()).await?;
+    Ok(Json(Attested {
+        index: appended.index,
+        attestation,
+        checkpoint: appended.checkpoint.to_string(),
+    }))
+}
+
+/// `GET /attestations/{digest}`: the stored document.
+pub async fn attestation(
+    State(state): State<AppState>,
+    DigestPath(digest): DigestPath,
+) -> Result<Response, ApiError> {
+    let doc = state
+        .registry
+        .attestation(&digest)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "attestation not found"))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        doc,
+    )
+        .into_response())
+}

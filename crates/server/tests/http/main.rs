@@ -1,6 +1,7 @@
 //! Black-box tests of the HTTP API over a real loopback socket, one module per topic.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod attest;
 mod compat;
 mod files;
 mod log;
