@@ -44,6 +44,119 @@ enum Cli {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// Write the public key (SPKI PEM) that `attest` signs with, for `serve --public-key`.
+    AttestKey {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Submit signed DSSE attestations from N concurrent submitters for a while; report
+    /// entries/s and submit-to-checkpoint latency percentiles.
+    Attest {
+        /// Registry URL.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// Write token.
+        #[arg(long)]
+        token: String,
+        /// Concurrent submitters.
+        #[arg(long, default_value_t = 64)]
+        submitters: usize,
+        /// Duration in seconds.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Pause between one submitter's submissions, in ms (light load).
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
+    },
+}
+
+/// Fixed bench signing key: the server trusts its public half (`attest-key`).
+fn attest_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[9; 32])
+}
+
+fn envelope(key: &ed25519_dalek::SigningKey, n: u64) -> Vec<u8> {
+    use base64::Engine;
+    use ed25519_dalek::Signer as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ty = "application/vnd.in-toto+json";
+    let payload = serde_json::to_vec(&serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": format!("bench-{n}"), "digest": {"sha256": format!("{n:064x}")}}],
+        "predicateType": "https://example.invalid/bench", "predicate": {}
+    }))
+    .unwrap_or_default();
+    let mut pae = format!("DSSEv1 {} {ty} {} ", ty.len(), payload.len()).into_bytes();
+    pae.extend_from_slice(&payload);
+    let sig = key.sign(&pae);
+    serde_json::to_vec(&serde_json::json!({"payloadType": ty, "payload": b64.encode(&payload), "signatures": [{"keyid": "", "sig": b64.encode(sig.to_bytes())}]}))
+        .unwrap_or_default()
+}
+
+async fn attest(
+    url: String,
+    token: String,
+    submitters: usize,
+    seconds: u64,
+    pause_ms: u64,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let key = Arc::new(attest_key());
+    let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..submitters {
+        let (client, url, token, key, counter) = (
+            client.clone(),
+            url.clone(),
+            token.clone(),
+            key.clone(),
+            counter.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let body = envelope(&key, n);
+                let t = Instant::now();
+                let r = client
+                    .post(format!("{url}/log/entries"))
+                    .bearer_auth(&token)
+                    .body(body)
+                    .send()
+                    .await?;
+                if !r.status().is_success() {
+                    bail!("{}: {}", r.status(), r.text().await.unwrap_or_default());
+                }
+                latencies.push(t.elapsed());
+                if pause_ms > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+                }
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "{} entries in {secs:.1} s = {:.0} entries/s with {submitters} submitters; submit->checkpoint p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms",
+        all.len(),
+        all.len() as f64 / secs,
+        pct(0.5),
+        pct(0.9),
+        pct(0.99)
+    );
+    Ok(())
 }
 
 /// A fixture whose name and version strings can be patched in place.
@@ -92,15 +205,34 @@ fn sign(key: &SigningKey, bytes: &[u8]) -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Cli::Populate {
-        url,
-        token,
-        key,
-        fixtures,
-        names,
-        per_name,
-        concurrency,
-    } = Cli::parse();
+    let (url, token, key, fixtures, names, per_name, concurrency) = match Cli::parse() {
+        Cli::AttestKey { out } => {
+            use ed25519_dalek::pkcs8::EncodePublicKey;
+            let pem = attest_key()
+                .verifying_key()
+                .to_public_key_pem(Default::default())?;
+            std::fs::write(out, pem)?;
+            return Ok(());
+        }
+        Cli::Attest {
+            url,
+            token,
+            submitters,
+            seconds,
+            pause_ms,
+        } => {
+            return attest(url, token, submitters, seconds, pause_ms).await;
+        }
+        Cli::Populate {
+            url,
+            token,
+            key,
+            fixtures,
+            names,
+            per_name,
+            concurrency,
+        } => (url, token, key, fixtures, names, per_name, concurrency),
+    };
     let key = SigningKey::from_pkcs8_pem(&std::fs::read_to_string(&key)?)
         .map_err(|e| anyhow::anyhow!("reading the signing key: {e}"))?;
     let templates = Arc::new(vec![

@@ -90,10 +90,15 @@ impl LogEntry {
     }
 }
 
+/// Entries the persisted replay point may lag behind: replay is idempotent, so persisting
+/// it on every entry would only cost an fsync per entry.
+pub(crate) const PERSIST_EVERY: u64 = 256;
+
 /// Log indices applied to the index out of order; persisted only as a contiguous prefix.
 #[derive(Debug, Default)]
 pub(crate) struct Watermark {
     next: u64,
+    persisted: u64,
     done: std::collections::BTreeSet<u64>,
 }
 
@@ -101,21 +106,25 @@ impl Watermark {
     pub(crate) fn starting_at(next: u64) -> Self {
         Watermark {
             next,
+            persisted: next,
             done: Default::default(),
         }
     }
 
-    /// Marks `index` applied; returns the new contiguous prefix if it advanced.
+    /// Marks `index` applied; returns the contiguous prefix when it is time to persist it.
     pub(crate) fn applied(&mut self, index: u64) -> Option<u64> {
         if index < self.next {
             return None;
         }
         self.done.insert(index);
-        let before = self.next;
         while self.done.remove(&self.next) {
             self.next += 1;
         }
-        (self.next > before).then_some(self.next)
+        if self.next >= self.persisted + PERSIST_EVERY {
+            self.persisted = self.next;
+            return Some(self.next);
+        }
+        None
     }
 }
 
@@ -126,11 +135,17 @@ mod tests {
     #[test]
     fn watermark_advances_only_over_a_contiguous_prefix() {
         let mut w = Watermark::starting_at(5);
-        assert_eq!(w.applied(7), None);
-        assert_eq!(w.applied(6), None);
-        assert_eq!(w.applied(5), Some(8));
+        // Out of order: nothing is persisted until every earlier index is applied.
+        for i in (6..5 + PERSIST_EVERY).rev() {
+            assert_eq!(w.applied(i), None);
+        }
+        assert_eq!(w.applied(5), Some(5 + PERSIST_EVERY));
         assert_eq!(w.applied(3), None);
-        assert_eq!(w.applied(8), Some(9));
+        assert_eq!(
+            w.applied(5 + PERSIST_EVERY),
+            None,
+            "persisted again only 256 later"
+        );
     }
 
     #[test]

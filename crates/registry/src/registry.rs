@@ -138,6 +138,7 @@ impl Registry {
     /// log append and its index write loses nothing. Replaying an applied entry is harmless.
     async fn replay(&self) -> Result<(), Error> {
         let (from, to) = (self.index.log_applied().await?, self.log.size());
+        let mut deleted = Vec::new();
         for i in from..to {
             let Some(bytes) = self.log.entry(i)? else {
                 continue;
@@ -146,7 +147,7 @@ impl Registry {
                 Some(LogEntry::Delete { digest, .. }) => {
                     if let Some(d) = Digest::parse(&digest) {
                         self.index.remove(&d).await?;
-                        self.blobs.delete(&d).await?;
+                        deleted.push(d);
                     }
                 }
                 Some(entry) => {
@@ -155,6 +156,12 @@ impl Registry {
                     }
                 }
                 None => {}
+            }
+        }
+        // A later entry may publish a deleted digest again: only blobs left unindexed go.
+        for d in deleted {
+            if !self.index.contains(&d).await? {
+                self.blobs.delete(&d).await?;
             }
         }
         if to > from {

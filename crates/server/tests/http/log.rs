@@ -164,6 +164,10 @@ async fn the_index_rebuilds_from_the_log() {
         .await;
     app.upload_ok(padded_plugin(2), "Added").await;
     assert_eq!(app.delete(&gone, Some(TOKEN)).await.status(), 200);
+    // Published, deleted, published again: replaying the delete must not take the new blob.
+    let back = app.upload_ok(padded_plugin(3), "Added").await;
+    assert_eq!(app.delete(&back, Some(TOKEN)).await.status(), 200);
+    app.upload_ok(padded_plugin(3), "Added").await;
     let listing = app.get_json("/plugins").await;
     let synthc = app.get_json("/plugins/synthc?limit=50").await;
     let meta = app.get_json(&format!("/files/{kept}/metadata")).await;
@@ -171,7 +175,7 @@ async fn the_index_rebuilds_from_the_log() {
     let mut config = cairn_registry::RegistryConfig::new(app.data_dir());
     config.public_keys = vec![crate::util::fixtures().join("test-keys/fixture-test-pub-key.pem")];
     let rebuilt = cairn_registry::Registry::reindex(config).await.unwrap();
-    assert_eq!(rebuilt.log().size(), 4);
+    assert_eq!(rebuilt.log().size(), 7);
     drop(rebuilt);
     app.launch().await;
     assert_eq!(app.get_json("/plugins").await, listing);
@@ -180,5 +184,16 @@ async fn the_index_rebuilds_from_the_log() {
     assert_eq!(
         app.get(&format!("/files/{gone}/metadata")).await.status(),
         404
+    );
+    let bytes = app
+        .get(&format!("/files/{back}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::util::sha256_hex(&bytes),
+        back,
+        "the re-published blob survived the replay"
     );
 }
