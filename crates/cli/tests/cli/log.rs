@@ -95,3 +95,89 @@ async fn verifies_over_http() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("302 entries"));
 }
+
+/// `cairn log key` prints the key the server announced; `cairn admin reindex` rebuilds the
+/// index of a stopped server from its log.
+#[tokio::test]
+async fn log_key_and_admin_reindex() {
+    use crate::util::{Served, fixture, pub_key, serve_args, upload};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args = serve_args(&data, "t", &pub_key());
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(["--log-origin", "cli.test/log"]);
+    let served = Served::start(cairn(), &args);
+    let client = reqwest::Client::new();
+    assert_eq!(
+        upload(
+            &client,
+            &served.url,
+            "t",
+            fixture("libmemflow_synthc.x86_64.so")
+        )
+        .await
+        .unwrap()
+        .0,
+        200
+    );
+    let announced = served
+        .stderr_text()
+        .lines()
+        .skip_while(|l| !l.contains("verifier key"))
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let listing = client
+        .get(format!("{}/plugins/synthc", served.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    served.kill9();
+
+    let out = cairn()
+        .args(["log", "key", "--data"])
+        .arg(&data)
+        .args(["--log-origin", "cli.test/log"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), announced);
+    assert!(announced.starts_with("cli.test/log+"));
+
+    std::fs::remove_file(data.join("index.db")).unwrap();
+    let out = cairn()
+        .args(["admin", "reindex", "--data"])
+        .arg(&data)
+        .args(["--log-origin", "cli.test/log"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("from 1 log entries"));
+    let again = Served::start(cairn(), &args);
+    let rebuilt = client
+        .get(format!("{}/plugins/synthc", again.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(rebuilt, listing);
+    let out = cairn()
+        .args(["admin", "reindex", "--data"])
+        .arg(dir.path().join("empty"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
