@@ -102,14 +102,7 @@ impl LogWriter {
             if t.kind != TileKind::Hash(0) {
                 continue;
             }
-            let data = self
-                .store
-                .read(&t.to_string())
-                .map_err(io)?
-                .ok_or_else(|| Error::Malformed {
-                    what: "log storage",
-                    reason: format!("{t} is missing"),
-                })?;
+            let data = self.read_required(&t)?;
             for h in tile::decode_hash_tile(&data, t.width())? {
                 tree.push(h);
             }
@@ -126,14 +119,7 @@ impl LogWriter {
                 index: cp.size / TILE_WIDTH,
                 partial: Some(partial as u8),
             };
-            let data = self
-                .store
-                .read(&t.to_string())
-                .map_err(io)?
-                .ok_or_else(|| Error::Malformed {
-                    what: "log storage",
-                    reason: format!("{t} is missing"),
-                })?;
+            let data = self.read_required(&t)?;
             self.tail = tile::decode_bundle(&data)?
                 .into_iter()
                 .map(<[u8]>::to_vec)
@@ -142,6 +128,17 @@ impl LogWriter {
         *self.tree.write().map_err(|_| poisoned())? = tree;
         self.checkpoint = String::from_utf8_lossy(bytes).into_owned();
         Ok(())
+    }
+
+    /// A tile the published checkpoint covers: missing means the storage lost data.
+    fn read_required(&self, t: &TilePath) -> Result<Vec<u8>, Error> {
+        self.store
+            .read(&t.to_string())
+            .map_err(io)?
+            .ok_or_else(|| Error::Malformed {
+                what: "log storage",
+                reason: format!("{t} is missing"),
+            })
     }
 
     /// Entries in the log.
