@@ -266,7 +266,7 @@ impl Index {
             serde_json::to_string(&scan.roots).map_err(|e| Error::Internal(e.to_string()))?;
         let inserted = sqlx::query(
             "INSERT INTO scans (digest, host, roots, entries, errors, started, finished, size, \
-             signature, key_id, created_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             signature, key_id, created_ns, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (digest) DO NOTHING",
         )
         .bind(&scan.digest)
@@ -280,6 +280,7 @@ impl Index {
         .bind(&scan.signature)
         .bind(&scan.key_id)
         .bind(created_ns)
+        .bind(scan.log_index.map(|i| i as i64))
         .execute(&self.write)
         .await?
         .rows_affected();
@@ -290,7 +291,7 @@ impl Index {
     pub async fn scans(&self, host: Option<&str>, limit: u32) -> Result<Vec<ScanSummary>, Error> {
         let mut sql = QueryBuilder::<Sqlite>::new(
             "SELECT digest, host, roots, entries, errors, started, finished, size, signature, \
-             key_id, created_ns FROM scans",
+             key_id, created_ns, log_index FROM scans",
         );
         if let Some(host) = host {
             sql.push(" WHERE host = ").push_bind(host.to_owned());
@@ -305,7 +306,7 @@ impl Index {
     pub async fn scan(&self, digest: &Digest) -> Result<Option<ScanSummary>, Error> {
         let row = sqlx::query(
             "SELECT digest, host, roots, entries, errors, started, finished, size, signature, \
-             key_id, created_ns FROM scans WHERE digest = ?",
+             key_id, created_ns, log_index FROM scans WHERE digest = ?",
         )
         .bind(digest.to_hex())
         .fetch_optional(&self.read)
@@ -332,6 +333,9 @@ fn scan_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ScanSummary, Error> {
         signature: row.try_get(8)?,
         key_id: row.try_get(9)?,
         created_at: time_of(row.try_get(10)?),
+        log_index: row
+            .try_get::<Option<i64>, _>(11)?
+            .and_then(|i| u64::try_from(i).ok()),
     })
 }
 

@@ -30,6 +30,13 @@ pub enum LogEntry {
         /// Every descriptor, in file order.
         descriptors: Vec<Descriptor>,
     },
+    /// A signed filesystem scan was stored.
+    Scan {
+        /// What the registry lists about it (host, roots, counts, signature, signer).
+        scan: crate::scans::ScanSummary,
+        /// Upload time, ns since the epoch.
+        created_ns: i64,
+    },
     /// An artifact was deleted.
     Delete {
         /// SHA-256, hex.

@@ -150,6 +150,13 @@ impl Registry {
                         deleted.push(d);
                     }
                 }
+                Some(LogEntry::Scan {
+                    mut scan,
+                    created_ns,
+                }) => {
+                    scan.log_index = Some(i);
+                    self.index.insert_scan(&scan, created_ns).await?;
+                }
                 Some(entry) => {
                     if let Some(artifact) = entry.to_artifact(i)? {
                         self.index.insert(&artifact).await?;
@@ -392,13 +399,27 @@ impl Registry {
             signature: check.normalized,
             key_id: check.key_id,
             created_at: time_of(created_ns),
+            log_index: None,
         };
         let _guard = self.locks.lock(&digest).await;
         if let Some(existing) = self.index.scan(&digest).await? {
             return Ok((UploadOutcome::AlreadyExists, existing));
         }
         self.blobs.commit(staged).await?;
-        let outcome = if self.index.insert_scan(&summary, created_ns).await? {
+        let entry = LogEntry::Scan {
+            scan: summary.clone(),
+            created_ns,
+        }
+        .to_bytes();
+        if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
+            return Err(Error::EntryTooLarge(entry.len()));
+        }
+        let appended = self.log.append(entry).await?;
+        let mut summary = summary;
+        summary.log_index = Some(appended.index);
+        let inserted = self.index.insert_scan(&summary, created_ns).await?;
+        self.applied(appended.index).await?;
+        let outcome = if inserted {
             tracing::info!(digest = %digest, host = %summary.host, "scan added");
             UploadOutcome::Added
         } else {

@@ -27,6 +27,9 @@ pub struct ScanSummary {
     pub key_id: Option<String>,
     /// Upload time.
     pub created_at: chrono::NaiveDateTime,
+    /// Transparency-log entry that published it.
+    #[serde(default)]
+    pub log_index: Option<u64>,
 }
 
 /// Most scans one listing returns.

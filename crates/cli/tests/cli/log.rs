@@ -135,6 +135,41 @@ async fn log_key_and_admin_reindex() {
         .text()
         .await
         .unwrap();
+    // A pushed scan is in the log too, so the rebuilt index lists it again.
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let scan_file = dir.path().join("s.jsonl");
+    assert!(
+        cairn()
+            .arg("scan")
+            .arg(&tree)
+            .arg("--out")
+            .arg(&scan_file)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let key = crate::util::fixtures().join("test-keys/fixture-test-priv-key.pem");
+    let pushed = cairn()
+        .args(["scan", "push"])
+        .arg(&scan_file)
+        .args(["--registry", &served.url, "--token", "t", "--key"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let scans = client
+        .get(format!("{}/scans", served.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     served.kill9();
 
     let out = cairn()
@@ -163,7 +198,7 @@ async fn log_key_and_admin_reindex() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("from 1 log entries"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("from 2 log entries"));
     let again = Served::start(cairn(), &args);
     let rebuilt = client
         .get(format!("{}/plugins/synthc", again.url))
@@ -174,6 +209,15 @@ async fn log_key_and_admin_reindex() {
         .await
         .unwrap();
     assert_eq!(rebuilt, listing);
+    let rebuilt_scans = client
+        .get(format!("{}/scans", again.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(rebuilt_scans, scans);
     let out = cairn()
         .args(["admin", "reindex", "--data"])
         .arg(dir.path().join("empty"))

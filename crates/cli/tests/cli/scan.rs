@@ -223,6 +223,19 @@ async fn sign_verify_push_and_baseline_from_the_registry() {
     assert_eq!(added["outcome"], "Added");
     let digest = added["digest"].as_str().unwrap().to_owned();
     let host = added["host"].as_str().unwrap().to_owned();
+    // The scan is committed to the transparency log.
+    let index = added["log_index"]
+        .as_u64()
+        .expect("scan without a log index");
+    let entry: serde_json::Value = reqwest::get(format!("{}/log/entries/{index}", served.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(entry["entry"]["kind"], "scan");
+    assert_eq!(entry["entry"]["scan"]["digest"], digest.as_str());
+    assert_eq!(entry["entry"]["scan"]["host"], host.as_str());
 
     let listed: serde_json::Value = reqwest::get(format!("{}/scans?host={host}", served.url))
         .await
