@@ -106,7 +106,7 @@ impl Registry {
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
-        let log = LogHandle::start(writer, cairn_tlog::writer::DEFAULT_BATCH_MAX_SIZE);
+        let log = LogHandle::start(writer, cairn_tlog::writer::DEFAULT_BATCH_MAX_SIZE)?;
         let registry = Registry {
             index,
             blobs,
@@ -139,30 +139,15 @@ impl Registry {
     async fn replay(&self) -> Result<(), Error> {
         let (from, to) = (self.index.log_applied().await?, self.log.size());
         let mut deleted = Vec::new();
-        for i in from..to {
-            let Some(bytes) = self.log.entry(i)? else {
-                continue;
-            };
-            match LogEntry::parse(&bytes) {
-                Some(LogEntry::Delete { digest, .. }) => {
-                    if let Some(d) = Digest::parse(&digest) {
-                        self.index.remove(&d).await?;
-                        deleted.push(d);
-                    }
-                }
-                Some(LogEntry::Scan {
-                    mut scan,
-                    created_ns,
-                }) => {
-                    scan.log_index = Some(i);
-                    self.index.insert_scan(&scan, created_ns).await?;
-                }
-                Some(entry) => {
-                    if let Some(artifact) = entry.to_artifact(i)? {
-                        self.index.insert(&artifact).await?;
-                    }
-                }
-                None => {}
+        let mut i = from;
+        // A bundle at a time: each is read and decoded once, memory stays bounded.
+        for chunk in (from..to).step_by(cairn_tlog::tile::TILE_WIDTH as usize) {
+            let entries = self
+                .log
+                .entries(chunk, to.min(chunk + cairn_tlog::tile::TILE_WIDTH))?;
+            for bytes in entries {
+                self.replay_one(i, &bytes, &mut deleted).await?;
+                i += 1;
             }
         }
         // A later entry may publish a deleted digest again: only blobs left unindexed go.
@@ -174,6 +159,37 @@ impl Registry {
         if to > from {
             tracing::info!(from, to, "replayed log entries into the index");
             self.index.set_log_applied(to).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies one logged entry to the index (idempotent).
+    async fn replay_one(
+        &self,
+        i: u64,
+        bytes: &[u8],
+        deleted: &mut Vec<Digest>,
+    ) -> Result<(), Error> {
+        match LogEntry::parse(bytes) {
+            Some(LogEntry::Delete { digest, .. }) => {
+                if let Some(d) = Digest::parse(&digest) {
+                    self.index.remove(&d).await?;
+                    deleted.push(d);
+                }
+            }
+            Some(LogEntry::Scan {
+                mut scan,
+                created_ns,
+            }) => {
+                scan.log_index = Some(i);
+                self.index.insert_scan(&scan, created_ns).await?;
+            }
+            Some(entry) => {
+                if let Some(artifact) = entry.to_artifact(i)? {
+                    self.index.insert(&artifact).await?;
+                }
+            }
+            None => {}
         }
         Ok(())
     }
@@ -283,7 +299,7 @@ impl Registry {
         if descriptors.is_empty() {
             return Err(Error::NoDescriptors);
         }
-        let artifact = NewArtifact {
+        let mut artifact = NewArtifact {
             digest,
             size: staged.size(),
             signature: check.normalized,
@@ -292,7 +308,6 @@ impl Registry {
             descriptors,
             log_index: None,
         };
-        let mut artifact = artifact;
         let entry = LogEntry::artifact(&artifact).to_bytes();
         if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
             return Err(Error::EntryTooLarge(entry.len()));

@@ -15,7 +15,7 @@ use crate::merkle::{self, Hash, MemoryTree};
 use crate::note::NoteVerifier;
 use crate::store::DirStore;
 use crate::tile::{self, TILE_WIDTH, TilePath};
-use crate::writer::{DEFAULT_BATCH_MAX_SIZE, LogWriter};
+use crate::writer::LogWriter;
 
 /// Submissions waiting at most (back-pressure beyond).
 const QUEUE_DEPTH: usize = 4096;
@@ -57,7 +57,7 @@ impl std::fmt::Debug for LogHandle {
 
 impl LogHandle {
     /// Starts the writer thread over an opened log.
-    pub fn start(writer: LogWriter, batch_max_size: usize) -> Self {
+    pub fn start(writer: LogWriter, batch_max_size: usize) -> Result<Self, Error> {
         let tree = writer.shared_tree();
         let published = Arc::new(RwLock::new(Published {
             checkpoint: writer.checkpoint().into(),
@@ -69,23 +69,18 @@ impl LogHandle {
         let state = published.clone();
         std::thread::Builder::new()
             .name("cairn-sequencer".into())
-            .spawn(move || {
-                run(
-                    writer,
-                    rx,
-                    state,
-                    batch_max_size.clamp(1, DEFAULT_BATCH_MAX_SIZE.max(batch_max_size)),
-                )
-            })
-            .map(|_| ())
-            .unwrap_or_else(|e| tracing_shim(&e));
-        LogHandle {
+            .spawn(move || run(writer, rx, state, batch_max_size.max(1)))
+            .map_err(|e| Error::Malformed {
+                what: "log writer",
+                reason: format!("cannot start its thread: {e}"),
+            })?;
+        Ok(LogHandle {
             queue,
             tree,
             published,
             store,
             verifier,
-        }
+        })
     }
 
     /// Appends an entry and waits until a published checkpoint covers it.
@@ -159,7 +154,7 @@ impl LogHandle {
 
     /// A published tile or bundle, by its C2SP path; `None` if it is not (yet) published.
     pub fn tile(&self, path: &TilePath) -> Result<Option<Vec<u8>>, Error> {
-        if !tile::tiles_for_size(self.size()).contains(path) {
+        if !tile::is_published(path, self.size()) {
             return Ok(None);
         }
         self.store
@@ -172,29 +167,44 @@ impl LogHandle {
 
     /// A published entry by index.
     pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, Error> {
-        let size = self.size();
-        if index >= size {
-            return Ok(None);
-        }
-        let bundle = index / TILE_WIDTH;
-        let width = (size - bundle * TILE_WIDTH).min(TILE_WIDTH);
-        let path = TilePath {
-            kind: tile::TileKind::Entries,
-            index: bundle,
-            partial: (width < TILE_WIDTH).then_some(width as u8),
-        };
-        let Some(data) = self.tile(&path)? else {
-            return Ok(None);
-        };
-        Ok(tile::decode_bundle(&data)?
-            .get((index % TILE_WIDTH) as usize)
-            .map(|e| e.to_vec()))
+        Ok(self.entries(index, index.saturating_add(1))?.pop())
     }
-}
 
-fn tracing_shim(e: &std::io::Error) {
-    // Without a writer thread every append fails with "the log writer has stopped".
-    eprintln!("cairn: could not start the log writer thread: {e}");
+    /// Published entries `from..to` (clamped to the published size), reading each entry
+    /// bundle once.
+    pub fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, Error> {
+        let size = self.size();
+        let to = to.min(size);
+        let mut out = Vec::new();
+        let mut index = from;
+        while index < to {
+            let bundle = index / TILE_WIDTH;
+            let width = (size - bundle * TILE_WIDTH).min(TILE_WIDTH);
+            let path = TilePath {
+                kind: tile::TileKind::Entries,
+                index: bundle,
+                partial: (width < TILE_WIDTH).then_some(width as u8),
+            };
+            let data = self.tile(&path)?.ok_or_else(|| Error::Malformed {
+                what: "log storage",
+                reason: format!("{path} is missing"),
+            })?;
+            let entries = tile::decode_bundle(&data)?;
+            let end = to.min((bundle + 1) * TILE_WIDTH);
+            for i in index..end {
+                let entry =
+                    entries
+                        .get((i % TILE_WIDTH) as usize)
+                        .ok_or_else(|| Error::Malformed {
+                            what: "log storage",
+                            reason: format!("{path} lacks entry {i}"),
+                        })?;
+                out.push(entry.to_vec());
+            }
+            index = end;
+        }
+        Ok(out)
+    }
 }
 
 fn run(

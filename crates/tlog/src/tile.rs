@@ -127,6 +127,23 @@ pub fn tiles_for_size(size: u64) -> Vec<TilePath> {
     out
 }
 
+/// Whether a tree of `size` entries publishes this tile: the same answer as looking the path
+/// up in [`tiles_for_size`], in constant time (tiles are served on every read).
+pub fn is_published(path: &TilePath, size: u64) -> bool {
+    let level = match path.kind {
+        TileKind::Hash(l) => u32::from(l),
+        TileKind::Entries => 0,
+    };
+    let Some(nodes) = size.checked_shr(TILE_HEIGHT * level) else {
+        return false;
+    };
+    let (full, rest) = (nodes / TILE_WIDTH, nodes % TILE_WIDTH);
+    match path.partial {
+        None => path.index < full,
+        Some(w) => path.index == full && u64::from(w) == rest,
+    }
+}
+
 /// Writes a tile index as 3-digit groups, all but the last prefixed with `x`:
 /// 1234067 → `x001/x234/067`.
 pub fn encode_index(n: u64) -> String {
@@ -274,6 +291,30 @@ mod tests {
             "tile/0/..%2F",
         ] {
             assert_eq!(TilePath::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn is_published_agrees_with_the_tile_set() {
+        for size in [0u64, 1, 255, 256, 257, 511, 512, 65_535, 65_536, 70_000] {
+            let set = tiles_for_size(size);
+            for t in &set {
+                assert!(is_published(t, size), "{t} at {size}");
+            }
+            for level in 0..4u8 {
+                for kind in [TileKind::Hash(level), TileKind::Entries] {
+                    for index in 0..300u64 {
+                        for partial in [None, Some(1u8), Some(112), Some(255)] {
+                            let t = TilePath {
+                                kind,
+                                index,
+                                partial,
+                            };
+                            assert_eq!(is_published(&t, size), set.contains(&t), "{t} at {size}");
+                        }
+                    }
+                }
+            }
         }
     }
 

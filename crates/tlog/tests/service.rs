@@ -56,7 +56,7 @@ async fn concurrent_submitters_each_get_a_covering_checkpoint() {
         keyfile::load_or_generate(&dir.path().join("log.pem"), "test.example/log").unwrap();
     let key = signer.verifier();
     let writer = LogWriter::open(DirStore::open(&dir.path().join("log")).unwrap(), signer).unwrap();
-    let log = LogHandle::start(writer, 256);
+    let log = LogHandle::start(writer, 256).unwrap();
     let mut tasks = Vec::new();
     for i in 0..64 {
         let log = log.clone();
