@@ -57,6 +57,9 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// PEM armour that does not decode.
+    #[error("not valid PEM: {0}")]
+    Pem(String),
     /// Reading a secret failed.
     #[error("reading the secret: {0}")]
     Read(io::Error),

@@ -7,9 +7,9 @@
 //!
 //! ```
 //! use cairn_sign::{SigningKey, TrustedKeys};
-//! let key = SigningKey::generate();
+//! let key = SigningKey::generate().unwrap();
 //! let digest = cairn_sign::sha256(b"plugin bytes");
-//! let signature = key.sign_digest(&digest);
+//! let signature = key.sign_digest(&digest).unwrap();
 //! let mut trusted = TrustedKeys::default();
 //! trusted.add_pem(&key.public_key_pem(), "example").unwrap();
 //! let check = trusted.check(&signature, &digest).unwrap();

@@ -49,6 +49,9 @@ pub enum Error {
     /// A signed note failed: no trusted signature, or a trusted key's signature is invalid.
     #[error("note verification failed: {0}")]
     Note(String),
+    /// Secret memory for the signing key failed (RLIMIT_MEMLOCK, usually).
+    #[error(transparent)]
+    Secret(#[from] cairn_secmem::Error),
     /// Bytes that should be a tile, bundle or path are malformed.
     #[error("malformed {what}: {reason}")]
     Malformed {

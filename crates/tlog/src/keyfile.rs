@@ -1,12 +1,15 @@
 //! The log's Ed25519 key on disk: PKCS#8 PEM, mode 0600, generated on first use.
+//!
+//! The file is read straight into guarded memory (`cairn-secmem`), decoded there, and the
+//! seed sealed in an enclave: no copy of the key, in any encoding, reaches the ordinary heap.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use cairn_secmem::LockedBuffer;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::DecodePrivateKey;
-use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::note::NoteSigner;
@@ -27,54 +30,59 @@ fn key_error(path: &Path, reason: impl std::fmt::Display) -> Error {
 /// Reads the log key from `path` (PKCS#8 PEM, as `openssl genpkey -algorithm ed25519`
 /// writes it), or generates one there if the file does not exist.
 pub fn load_or_generate(path: &Path, origin: &str) -> Result<(NoteSigner, bool), Error> {
-    match std::fs::read_to_string(path) {
-        Ok(pem) => {
-            let pem = Zeroizing::new(pem);
-            let key = SigningKey::from_pkcs8_pem(&pem)
-                .map_err(|e| key_error(path, format!("not an Ed25519 PKCS#8 key: {e}")))?;
-            Ok((NoteSigner::from_seed(origin, &key.to_bytes())?, false))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut seed = Zeroizing::new([0u8; 32]);
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, seed.as_mut());
-            let key = SigningKey::from_bytes(&seed);
-            // PKCS#8 v1, exactly as `openssl genpkey -algorithm ed25519` writes it (OpenSSL 3.0
-            // refuses the v2 form ed25519-dalek would emit).
-            let mut der = Zeroizing::new(PKCS8_V1_PREFIX.to_vec());
-            der.extend_from_slice(key.as_bytes());
-            let pem = Zeroizing::new(pem_encode("PRIVATE KEY", &der));
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| key_error(path, e))?;
-            }
-            let tmp = path.with_extension("tmp");
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(|e| key_error(path, e))?;
-            f.write_all(pem.as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(|e| key_error(path, e))?;
-            std::fs::rename(&tmp, path).map_err(|e| key_error(path, e))?;
-            Ok((NoteSigner::from_seed(origin, &seed)?, true))
+    match path.try_exists() {
+        Ok(true) => Ok((NoteSigner::from_secret(origin, read_seed(path)?)?, false)),
+        Ok(false) => {
+            let seed = LockedBuffer::random(32)?;
+            write_key(path, &seed)?;
+            Ok((NoteSigner::from_secret(origin, seed)?, true))
         }
         Err(e) => Err(key_error(path, e)),
     }
 }
 
-/// PEM armour (RFC 7468): base64 in 64-column lines.
-fn pem_encode(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(der));
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        out.push('\n');
+/// The 32-byte seed of a PKCS#8 Ed25519 PEM file, decoded in guarded memory.
+fn read_seed(path: &Path) -> Result<LockedBuffer, Error> {
+    let pem = cairn_secmem::read_pem_file(path).map_err(|e| key_error(path, e))?;
+    if pem.label != "PRIVATE KEY" {
+        return Err(key_error(
+            path,
+            format!("a {:?} PEM block, not PRIVATE KEY", pem.label),
+        ));
     }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+    let mut seed = LockedBuffer::new(32)?;
+    {
+        let key = SigningKey::from_pkcs8_der(&pem.der.bytes())
+            .map_err(|e| key_error(path, format!("not an Ed25519 PKCS#8 key: {e}")))?;
+        seed.copy_from(key.as_bytes())?;
+    }
+    cairn_secmem::scrub_stack();
+    Ok(seed)
+}
+
+/// Writes the seed as PKCS#8 v1 PEM, exactly as `openssl genpkey -algorithm ed25519` does
+/// (OpenSSL 3.0 refuses the v2 form ed25519-dalek would emit); atomically, mode 0600.
+fn write_key(path: &Path, seed: &LockedBuffer) -> Result<(), Error> {
+    let mut der = LockedBuffer::new(PKCS8_V1_PREFIX.len() + 32)?;
+    der.copy_from(&PKCS8_V1_PREFIX)?;
+    der.copy_at(PKCS8_V1_PREFIX.len(), &seed.bytes())?;
+    let pem = cairn_secmem::encode_pem("PRIVATE KEY", &der.bytes())?;
+    drop(der);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| key_error(path, e))?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| key_error(path, e))?;
+    f.write_all(&pem.bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| key_error(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| key_error(path, e))
 }
 
 /// Reads an existing log key (no generation).

@@ -9,6 +9,7 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use cairn_secmem::{Enclave, LockedBuffer};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
@@ -112,10 +113,13 @@ impl fmt::Display for NoteVerifier {
     }
 }
 
-/// A private key that signs notes. Its `Debug` form never shows the key.
+/// A private key that signs notes. The seed stays sealed in a `cairn-secmem` enclave and is
+/// opened into guarded memory only for the length of one signature. Its `Debug` form never
+/// shows the key.
 pub struct NoteSigner {
     name: String,
-    key: SigningKey,
+    seed: Enclave,
+    public: VerifyingKey,
 }
 
 impl fmt::Debug for NoteSigner {
@@ -124,28 +128,46 @@ impl fmt::Debug for NoteSigner {
     }
 }
 
+/// Runs `f` with the Ed25519 key of a 32-byte seed, then scrubs the stack it used.
+fn with_key<R>(seed: &LockedBuffer, f: impl FnOnce(&SigningKey) -> R) -> Result<R, Error> {
+    let bytes = seed.bytes();
+    let seed: &[u8; 32] = bytes.as_array().ok_or_else(|| Error::Malformed {
+        what: "signer key",
+        reason: "Ed25519 seeds are 32 bytes".into(),
+    })?;
+    let result = f(&SigningKey::from_bytes(seed));
+    cairn_secmem::scrub_stack();
+    Ok(result)
+}
+
 impl NoteSigner {
-    /// A signer from a 32-byte Ed25519 seed.
-    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, Error> {
+    /// A signer from a 32-byte Ed25519 seed in guarded memory (which it seals).
+    pub fn from_secret(name: &str, seed: LockedBuffer) -> Result<Self, Error> {
         if !is_valid_name(name) {
             return Err(Error::Malformed {
                 what: "key name",
                 reason: format!("{name:?}"),
             });
         }
+        let public = with_key(&seed, SigningKey::verifying_key)?;
         Ok(NoteSigner {
             name: name.to_owned(),
-            key: SigningKey::from_bytes(seed),
+            seed: seed.seal()?,
+            public,
         })
+    }
+
+    /// A signer from a 32-byte Ed25519 seed (copied into guarded memory; the caller wipes
+    /// its own copy).
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, Error> {
+        let mut buf = LockedBuffer::new(32)?;
+        buf.copy_from(seed)?;
+        Self::from_secret(name, buf)
     }
 
     /// A fresh random signer.
     pub fn generate(name: &str) -> Result<Self, Error> {
-        let mut seed = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
-        let signer = Self::from_seed(name, &seed);
-        seed.iter_mut().for_each(|b| *b = 0);
-        signer
+        Self::from_secret(name, LockedBuffer::random(32)?)
     }
 
     /// Parses Go's `PRIVATE+KEY+<name>+<id>+<base64(0x01 ‖ seed)>`.
@@ -162,14 +184,21 @@ impl NoteSigner {
         else {
             return Err(bad("expected name+id+key"));
         };
-        let raw = B64.decode(data).map_err(|_| bad("key is not base64"))?;
-        let [ALG_ED25519, seed @ ..] = raw.as_slice() else {
+        // Decoded in guarded memory: 0x01 then the 32-byte seed.
+        let mut raw = LockedBuffer::new(base64::decoded_len_estimate(data.len()).max(1))?;
+        let n = B64
+            .decode_slice(data, &mut raw.bytes_mut()?)
+            .map_err(|_| bad("key is not base64"))?;
+        let raw = raw.bytes();
+        let [ALG_ED25519, seed @ ..] = &raw[..n] else {
             return Err(bad("not an Ed25519 key"));
         };
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| bad("Ed25519 seeds are 32 bytes"))?;
-        let signer = Self::from_seed(name, &seed)?;
+        if seed.len() != 32 {
+            return Err(bad("Ed25519 seeds are 32 bytes"));
+        }
+        let mut secret = LockedBuffer::new(32)?;
+        secret.copy_from(seed)?;
+        let signer = Self::from_secret(name, secret)?;
         if format!("{:08x}", signer.verifier().id) != id_hex {
             return Err(bad("id does not match the key"));
         }
@@ -178,7 +207,7 @@ impl NoteSigner {
 
     /// The matching verifier.
     pub fn verifier(&self) -> NoteVerifier {
-        let key = self.key.verifying_key();
+        let key = self.public;
         NoteVerifier {
             name: self.name.clone(),
             id: key_id(&self.name, key.as_bytes()),
@@ -189,7 +218,9 @@ impl NoteSigner {
     /// Signs `text` (which must end in a newline) and returns the whole signed note.
     pub fn sign(&self, text: &str) -> Result<String, Error> {
         check_text(text)?;
-        let sig = self.key.sign(text.as_bytes());
+        let seed = self.seed.open()?;
+        let sig = with_key(&seed, |key| key.sign(text.as_bytes()))?;
+        drop(seed);
         let mut blob = self.verifier().id.to_be_bytes().to_vec();
         blob.extend_from_slice(&sig.to_bytes());
         Ok(format!("{text}\n— {} {}\n", self.name, B64.encode(blob)))

@@ -262,7 +262,7 @@ fn verify(file: &Path, signature: Option<&Path>, key: Option<&Path>) -> anyhow::
 fn sign(file: &Path, key: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     read_manifest(file)?;
     let key = cairn_sign::SigningKey::from_pem_file(key)?;
-    let signature = key.sign_digest(&file_sha256(file)?);
+    let signature = key.sign_digest(&file_sha256(file)?)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.sig", file.display())));
     std::fs::write(&out, format!("{signature}\n"))
         .with_context(|| format!("writing {}", out.display()))?;
@@ -273,7 +273,7 @@ fn sign(file: &Path, key: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCod
 fn push(file: &Path, registry: &str, token: &str, key: &Path) -> anyhow::Result<ExitCode> {
     read_manifest(file)?;
     let key = cairn_sign::SigningKey::from_pem_file(key)?;
-    let signature = key.sign_digest(&file_sha256(file)?);
+    let signature = key.sign_digest(&file_sha256(file)?)?;
     let url = format!("{}/scans", registry.trim_end_matches('/'));
     let runtime = tokio::runtime::Runtime::new()?;
     let body = runtime.block_on(async {

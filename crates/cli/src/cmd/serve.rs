@@ -104,14 +104,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // The process holds the log key: no core dumps, no ptrace or /proc/<pid>/mem by other
+    // processes of the same user.
+    if let Err(e) = cairn_secmem::disable_core_dumps() {
+        tracing::warn!("could not disable core dumps: {e}");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let data = config.data_dir.clone();
         let server = Server::bind(config).await.context("starting the server")?;
         announce(&server, &data);
         server.run(shutdown_signal()).await.context("serving")?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    drop(runtime);
+    // Destroy every secret buffer and the session key before the process goes.
+    cairn_secmem::purge();
+    served
 }
 
 /// Start-up facts for the operator, on stderr. The token is printed only when generated.

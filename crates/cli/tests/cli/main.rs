@@ -5,5 +5,6 @@ mod crash;
 mod inspect;
 mod log;
 mod scan;
+mod secrets;
 mod serve;
 mod util;
