@@ -49,3 +49,9 @@ pub(crate) fn give(region: Pooled) -> Result<(), Pooled> {
     pool.push(region);
     Ok(())
 }
+
+/// Empties the pool, handing back every region (to be unmapped) so its locked pages count
+/// against RLIMIT_MEMLOCK no more.
+pub(crate) fn drain() -> Vec<Pooled> {
+    std::mem::take(&mut *POOL.lock())
+}

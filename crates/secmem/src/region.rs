@@ -74,8 +74,23 @@ unsafe impl Send for Region {}
 unsafe impl Sync for Region {}
 
 impl Region {
-    /// Maps a region holding `len` data bytes, zeroed.
+    /// Maps a region holding `len` data bytes, zeroed. When the pages cannot be locked, the
+    /// pool's idle locked pages are released and the mapping tried once more.
     pub(crate) fn new(len: usize) -> Result<Region, Error> {
+        match Self::map(len) {
+            Err(Error::Lock { .. }) => {
+                let idle = pool::drain();
+                if idle.is_empty() {
+                    return Self::map(len);
+                }
+                idle.into_iter().for_each(release);
+                Self::map(len)
+            }
+            other => other,
+        }
+    }
+
+    fn map(len: usize) -> Result<Region, Error> {
         if len == 0 {
             return Err(Error::Empty);
         }
@@ -311,6 +326,14 @@ impl Region {
         }
         diff == 0
     }
+}
+
+/// Unmaps a pooled (already wiped) region.
+fn release(p: Pooled) {
+    registry::remove_region(p.id);
+    let total = p.inner_len + 2 * sys::page_size();
+    // SAFETY: the pool owned this mapping exclusively; nothing refers to it.
+    unsafe { libc::munmap(p.base as *mut libc::c_void, total) };
 }
 
 impl Drop for Region {

@@ -240,6 +240,16 @@ fn scenario_scan() {
 }
 
 fn scenario_memlock() {
+    if std::env::var_os("SECMEM_POOL_PROBE").is_some() {
+        // 8 pages of limit: fill the pool with 6 idle locked pages, then ask for 4 more.
+        drop(LockedBuffer::new(2 * page()).unwrap());
+        drop(LockedBuffer::new(3 * page()).unwrap());
+        match LockedBuffer::new(3 * page()) {
+            Ok(_) => println!("@@ pool released"),
+            Err(e) => println!("@@ pool error {e}"),
+        }
+        return;
+    }
     let small = LockedBuffer::random(32);
     let sealed = Enclave::from_bytes(&mut [7u8; 32]);
     let large = LockedBuffer::new(1 << 20);
@@ -462,8 +472,12 @@ fn a_tiny_memlock_limit_is_a_clean_error() {
     .unwrap();
     let exe = dir.path().join("secmem-probe");
     std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-    for anonymous in both() {
+    for (anonymous, pool_probe) in [(false, false), (true, false), (false, true), (true, true)] {
         let mut cmd = scenario("memlock", anonymous);
+        if pool_probe {
+            cmd.env("SECMEM_POOL_PROBE", "1");
+        }
+        let limit: u64 = if pool_probe { 8 * page() as u64 } else { 1024 };
         cmd.current_dir(dir.path());
         let mut cmd = Command::new(&exe)
             .args(cmd.get_args())
@@ -474,10 +488,10 @@ fn a_tiny_memlock_limit_is_a_clean_error() {
             .take_command();
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 let lim = libc::rlimit {
-                    rlim_cur: 1024,
-                    rlim_max: 1024,
+                    rlim_cur: limit,
+                    rlim_max: limit,
                 };
                 if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) != 0 {
                     return Err(std::io::Error::last_os_error());
@@ -496,6 +510,14 @@ fn a_tiny_memlock_limit_is_a_clean_error() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "the probe failed (a panic?):\n{text}");
+        if pool_probe {
+            assert_eq!(
+                report(&text, "pool"),
+                "released",
+                "anonymous={anonymous}\n{text}"
+            );
+            continue;
+        }
         for what in ["small", "enclave", "large"] {
             let line = report(&text, what);
             assert!(
