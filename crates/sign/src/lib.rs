@@ -19,10 +19,12 @@
 #![deny(missing_docs)]
 
 mod error;
+mod keys;
 mod signer;
 mod verify;
 
 pub use error::{Error, SignatureDefect};
+pub use keys::{Algorithm, PrivateKey, PublicKey};
 pub use signer::SigningKey;
 pub use verify::{Ed25519Key, SignatureCheck, TrustedKey, TrustedKeys};
 

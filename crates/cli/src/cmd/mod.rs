@@ -2,6 +2,7 @@
 
 mod admin;
 mod inspect;
+mod keys;
 mod log;
 mod scan;
 mod serve;
@@ -30,6 +31,15 @@ enum Command {
     /// Audit a transparency log (any C2SP tlog-tiles log).
     #[command(subcommand)]
     Log(log::LogCommand),
+    /// Make a key pair (secp256k1, P-256 or Ed25519; PKCS#8 PEM, optionally encrypted).
+    Keygen(keys::KeygenArgs),
+    /// Show the public key or the id of a key.
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
+    /// Make a detached signature of a file.
+    Sign(keys::SignArgs),
+    /// Check a detached signature (or a signed in-toto link / DSSE envelope).
+    Verify(keys::VerifyArgs),
     /// Record a filesystem (digests, permissions, owners, attributes) and compare records.
     Scan(scan::ScanArgs),
 }
@@ -42,6 +52,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => scan::run(args),
         Command::Log(cmd) => log::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
+        Command::Keygen(args) => keys::keygen(args),
+        Command::Key(cmd) => keys::key(cmd),
+        Command::Sign(args) => keys::sign(args),
+        Command::Verify(args) => keys::verify(args),
     }
 }
 

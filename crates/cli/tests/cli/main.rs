@@ -3,6 +3,7 @@
 
 mod crash;
 mod inspect;
+mod keys;
 mod log;
 mod scan;
 mod secrets;

@@ -1,0 +1,384 @@
+//! `cairn keygen`, `cairn key`, `cairn sign`, `cairn verify`: keys and detached signatures
+//! in the formats openssl and memflow-registry use.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use cairn_secmem::LockedBuffer;
+use cairn_sign::{Algorithm, PrivateKey, PublicKey};
+
+/// Largest passphrase read.
+const MAX_PASSPHRASE: usize = 1024;
+/// Largest signature file read.
+const MAX_SIGNATURE_FILE: u64 = 64 * 1024;
+
+/// Where a passphrase comes from (never the command line, where `ps` shows it).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PassphraseArgs {
+    /// Read the key's passphrase from the first line of this file (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+impl PassphraseArgs {
+    /// The passphrase, read into guarded memory.
+    pub fn read(&self) -> anyhow::Result<Option<LockedBuffer>> {
+        let Some(path) = &self.passphrase_file else {
+            return Ok(None);
+        };
+        let buf = if path.as_os_str() == "-" {
+            LockedBuffer::from_reader_until(&mut std::io::stdin().lock(), b'\n', MAX_PASSPHRASE)
+        } else {
+            let mut f = std::fs::File::open(path)
+                .with_context(|| format!("reading the passphrase from {}", path.display()))?;
+            LockedBuffer::from_reader_until(&mut f, b'\n', MAX_PASSPHRASE)
+        };
+        Ok(Some(buf.context("reading the passphrase")?))
+    }
+}
+
+/// Arguments of `cairn keygen`.
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Key algorithm.
+    #[arg(long, default_value = "secp256k1", value_parser = parse_algorithm)]
+    algo: Algorithm,
+    /// Private key file to write (PKCS#8 PEM, mode 0600); the public key goes to
+    /// `<OUT>.pub` unless --pub-out says otherwise.
+    #[arg(long)]
+    out: PathBuf,
+    /// Public key file to write (SPKI PEM).
+    #[arg(long)]
+    pub_out: Option<PathBuf>,
+    /// Replace existing files.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+}
+
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    s.parse().map_err(|e: cairn_sign::Error| e.to_string())
+}
+
+/// `cairn key …`
+#[derive(Debug, clap::Subcommand)]
+pub enum KeyCommand {
+    /// Print the public key (SPKI PEM) of a private or public key file.
+    Pub {
+        /// Key file.
+        key: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Print the key id (hex SHA-256 of the SPKI DER) of a private or public key file.
+    Id {
+        /// Key file.
+        key: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Signature encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignatureFormat {
+    /// Hex text: DER ECDSA (as `openssl dgst -hex -sign` and memflow-registry), or the
+    /// 64 Ed25519 bytes.
+    Hex,
+    /// Raw bytes: DER ECDSA (as `openssl dgst -sign`), or the 64 Ed25519 bytes (as
+    /// `openssl pkeyutl -sign -rawin`).
+    Raw,
+}
+
+/// Arguments of `cairn sign`.
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// Private key (PKCS#8 or SEC1 PEM).
+    #[arg(long)]
+    key: PathBuf,
+    /// File to sign.
+    file: PathBuf,
+    /// Signature encoding.
+    #[arg(long, value_enum, default_value = "hex")]
+    format: SignatureFormat,
+    /// Where to write the signature [default: standard output].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+}
+
+/// Arguments of `cairn verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Public key(s) the signature may come from (SPKI PEM; a file may hold several).
+    #[arg(long, required = true)]
+    key: Vec<PathBuf>,
+    /// The signature as text (hex).
+    #[arg(long, conflicts_with = "signature_file")]
+    signature: Option<String>,
+    /// The signature file (hex text or raw bytes). Without a signature, FILE itself must be
+    /// a signed in-toto link or DSSE envelope.
+    #[arg(long)]
+    signature_file: Option<PathBuf>,
+    /// The signed file.
+    file: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `cairn keygen`.
+pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
+    let pub_out = args
+        .pub_out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.pub", args.out.display())));
+    for path in [&args.out, &pub_out] {
+        if path.exists() && !args.force {
+            bail!("{} exists (use --force to replace it)", path.display());
+        }
+    }
+    let passphrase = args.passphrase.read()?;
+    let key = PrivateKey::generate(args.algo)?;
+    let pem = key.to_pem(passphrase.as_ref().map(|p| p.bytes()).as_deref())?;
+    write_private(&args.out, &pem.bytes())?;
+    std::fs::write(&pub_out, key.public().to_pem())
+        .with_context(|| format!("writing {}", pub_out.display()))?;
+    println!("{}", key.public().id());
+    eprintln!(
+        "cairn: {} key written to {} (public key: {})",
+        args.algo,
+        args.out.display(),
+        pub_out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a private key file: mode 0600 from creation, synced, renamed into place.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads the public key of a public or private key file.
+fn public_of(path: &Path, passphrase: &PassphraseArgs) -> anyhow::Result<PublicKey> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if String::from_utf8_lossy(&text).contains("PRIVATE KEY-----") {
+        drop(text);
+        let pass = passphrase.read()?;
+        let key = PrivateKey::from_pem_file(path, pass.as_ref().map(|p| p.bytes()).as_deref())?;
+        return Ok(key.public().clone());
+    }
+    Ok(PublicKey::from_pem(
+        &String::from_utf8_lossy(&text),
+        &format!("key {}", path.display()),
+    )?)
+}
+
+/// Runs `cairn key …`.
+pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeyCommand::Pub { key, passphrase } => print!("{}", public_of(&key, &passphrase)?.to_pem()),
+        KeyCommand::Id {
+            key,
+            passphrase,
+            json,
+        } => {
+            let public = public_of(&key, &passphrase)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": public.id(), "algorithm": public.algorithm().to_string()})
+                );
+            } else {
+                println!("{}", public.id());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `cairn sign`.
+pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
+    let pass = args.passphrase.read()?;
+    let key = PrivateKey::from_pem_file(&args.key, pass.as_ref().map(|p| p.bytes()).as_deref())?;
+    drop(pass);
+    let signature = match key.algorithm() {
+        // Pure Ed25519 hashes the message twice: it needs the whole file.
+        Algorithm::Ed25519 => key.sign(&read_signed_file(&args.file)?)?,
+        _ => key.sign_digest(&sha256_file(&args.file)?)?,
+    };
+    let bytes = match args.format {
+        SignatureFormat::Hex => format!("{}\n", hex::encode(&signature)).into_bytes(),
+        SignatureFormat::Raw => signature,
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => std::io::stdout().write_all(&bytes)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> anyhow::Result<[u8; 32]> {
+    use sha2::Digest as _;
+    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h).with_context(|| format!("reading {}", path.display()))?;
+    Ok(h.finalize().into())
+}
+
+/// A whole file, for Ed25519 (mapped, not copied).
+fn read_signed_file(path: &Path) -> anyhow::Result<memmap2::Mmap> {
+    let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    // SAFETY: a read-only private mapping; a concurrent writer can only make the
+    // signature fail to verify, never break memory safety of the bytes we hash.
+    #[allow(unsafe_code)]
+    let map = unsafe { memmap2::Mmap::map(&f) };
+    map.with_context(|| format!("mapping {}", path.display()))
+}
+
+/// The signature bytes of `--signature` / `--signature-file`: hex text or raw bytes.
+fn signature_bytes(args: &VerifyArgs) -> anyhow::Result<Option<Vec<u8>>> {
+    let raw = match (&args.signature, &args.signature_file) {
+        (Some(text), _) => text.clone().into_bytes(),
+        (None, Some(path)) => {
+            let len = std::fs::metadata(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .len();
+            if len > MAX_SIGNATURE_FILE {
+                bail!("{} is too large to be a signature", path.display());
+            }
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        (None, None) => return Ok(None),
+    };
+    let text = String::from_utf8_lossy(&raw);
+    let trimmed = text.trim();
+    if !trimmed.is_empty()
+        && trimmed.len() % 2 == 0
+        && trimmed.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Ok(Some(hex::decode(trimmed)?));
+    }
+    Ok(Some(raw))
+}
+
+/// Runs `cairn verify`: exit 0 when a given key verifies the signature, 1 when none does.
+pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let mut keys = Vec::new();
+    for path in &args.key {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        keys.extend(PublicKey::all_from_pem(
+            &text,
+            &format!("key {}", path.display()),
+        )?);
+    }
+    let Some(signature) = signature_bytes(&args)? else {
+        return verify_attestation(&args);
+    };
+    let digest = sha256_file(&args.file)?;
+    let mut message = None;
+    let mut good = None;
+    for key in &keys {
+        let ok = match key.algorithm() {
+            Algorithm::Ed25519 => {
+                if message.is_none() {
+                    message = Some(read_signed_file(&args.file)?);
+                }
+                message.as_ref().is_some_and(|m| key.verify(m, &signature))
+            }
+            _ => key.verify_digest(&digest, &signature),
+        };
+        if ok {
+            good = Some(key);
+            break;
+        }
+    }
+    report(
+        args.json,
+        good.map(|k| (k.id(), k.algorithm().to_string())),
+        &args.file,
+    )
+}
+
+fn report(json: bool, good: Option<(String, String)>, file: &Path) -> anyhow::Result<ExitCode> {
+    match (&good, json) {
+        (Some((id, algo)), true) => {
+            println!(
+                "{}",
+                serde_json::json!({"valid": true, "key_id": id, "algorithm": algo})
+            )
+        }
+        (None, true) => println!("{}", serde_json::json!({"valid": false})),
+        (Some((id, algo)), false) => {
+            println!(
+                "signature OK: {} signed by {algo} key {}",
+                file.display(),
+                &id[..16]
+            )
+        }
+        (None, false) => eprintln!(
+            "cairn: signature INVALID: no given key verifies {}",
+            file.display()
+        ),
+    }
+    Ok(if good.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `cairn verify --key K LINK`: a signed in-toto link or DSSE envelope.
+fn verify_attestation(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let doc =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let trusted = cairn_sign::TrustedKeys::load(&args.key)?;
+    match cairn_registry::attestation::check(&doc, &trusted) {
+        Ok(att) => {
+            let id = att.signers.first().cloned().unwrap_or_default();
+            if args.json {
+                println!("{}", serde_json::to_string(&att)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            report(
+                false,
+                Some((id, format!("{} ed25519", att.format))),
+                &args.file,
+            )
+        }
+        Err(e) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": false, "error": e.to_string()})
+                );
+            } else {
+                eprintln!("cairn: {} does not verify: {e}", args.file.display());
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
