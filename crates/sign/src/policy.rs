@@ -373,6 +373,11 @@ impl Policy {
         self.doc.log.as_ref().map(|l| l.key.as_str())
     }
 
+    /// How many signature lines the file carries (valid or not).
+    pub fn signature_count(&self) -> usize {
+        self.signatures.len()
+    }
+
     /// The signed bytes.
     pub fn body(&self) -> &str {
         &self.body

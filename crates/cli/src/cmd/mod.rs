@@ -4,8 +4,12 @@ mod admin;
 mod inspect;
 mod keys;
 mod log;
+mod publish;
+mod pull;
+mod remote;
 mod scan;
 mod serve;
+mod trust;
 
 use std::process::ExitCode;
 
@@ -40,6 +44,24 @@ enum Command {
     Sign(keys::SignArgs),
     /// Check a detached signature (or a signed in-toto link / DSSE envelope).
     Verify(keys::VerifyArgs),
+    /// Sign and upload plugin binaries to a registry.
+    Push(publish::PushArgs),
+    /// List plugins, or the variants of one.
+    Ls(publish::LsArgs),
+    /// Show the metadata of a file in a registry.
+    Info(publish::InfoArgs),
+    /// Download a plugin, verified against your trust policy and the transparency log.
+    Pull(pull::PullArgs),
+    /// Delete a file from a registry.
+    Rm(publish::RmArgs),
+    /// Print shell completions.
+    Completions {
+        /// Shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write, sign and check a trust policy (root keys, signers, deny list).
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
     /// Record a filesystem (digests, permissions, owners, attributes) and compare records.
     Scan(scan::ScanArgs),
 }
@@ -56,6 +78,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Key(cmd) => keys::key(cmd),
         Command::Sign(args) => keys::sign(args),
         Command::Verify(args) => keys::verify(args),
+        Command::Trust(cmd) => trust::run(cmd),
+        Command::Push(args) => publish::push(args),
+        Command::Ls(args) => publish::ls(args),
+        Command::Info(args) => publish::info(args),
+        Command::Pull(args) => pull::pull(args),
+        Command::Rm(args) => publish::rm(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

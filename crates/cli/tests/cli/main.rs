@@ -5,6 +5,7 @@ mod crash;
 mod inspect;
 mod keys;
 mod log;
+mod pull;
 mod scan;
 mod secrets;
 mod serve;

@@ -1,0 +1,284 @@
+//! `cairn trust …`: write, sign and inspect a trust policy (`cairn-sign::policy`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use cairn_sign::PublicKey;
+use cairn_sign::policy::{DeniedPackage, LogPin, Policy, PolicyDoc, Root, SignerEntry};
+use chrono::{DateTime, Duration, Utc};
+
+use super::keys::PassphraseArgs;
+
+/// `cairn trust …`
+#[derive(Debug, clap::Subcommand)]
+pub enum TrustCommand {
+    /// Start a policy (version 1, unsigned) with its root keys.
+    Init {
+        /// Policy file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Root public keys (SPKI PEM), repeatable.
+        #[arg(long = "root-key", required = true)]
+        root_keys: Vec<PathBuf>,
+        /// Distinct root signatures the policy and its updates need.
+        #[arg(long, default_value_t = 1)]
+        threshold: usize,
+        /// Days until the policy expires.
+        #[arg(long, default_value_t = 365)]
+        expires_days: i64,
+        /// Pin a transparency log by its verifier key (`cairn log key`).
+        #[arg(long)]
+        log_key: Option<String>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Allow keys to sign packages whose names match globs.
+    AddSigner {
+        /// Policy file.
+        policy: PathBuf,
+        /// A name for the entry.
+        #[arg(long)]
+        name: String,
+        /// Public keys, repeatable.
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        /// Package-name globs, repeatable (`memflow-*`).
+        #[arg(long = "package", required = true)]
+        packages: Vec<String>,
+        /// Distinct signatures of this entry's keys required.
+        #[arg(long, default_value_t = 1)]
+        threshold: usize,
+        /// Valid from (RFC 3339).
+        #[arg(long)]
+        not_before: Option<DateTime<Utc>>,
+        /// Valid until (RFC 3339).
+        #[arg(long)]
+        not_after: Option<DateTime<Utc>>,
+    },
+    /// Deny keys, digests or package versions (the deny list always wins).
+    Deny {
+        /// Policy file.
+        policy: PathBuf,
+        /// A key id, or a public key file.
+        #[arg(long)]
+        key: Vec<String>,
+        /// An artifact SHA-256 digest.
+        #[arg(long)]
+        digest: Vec<String>,
+        /// A package-name glob (with --versions).
+        #[arg(long, requires = "versions")]
+        package: Option<String>,
+        /// A semver range of the package (`<0.2.3`, `*`).
+        #[arg(long, requires = "package")]
+        versions: Option<String>,
+    },
+    /// Pin the transparency log artifacts must be in.
+    Log {
+        /// Policy file.
+        policy: PathBuf,
+        /// Verifier key (`<name>+<id>+<base64>`).
+        #[arg(long)]
+        key: String,
+    },
+    /// Add a root key's signature.
+    Sign {
+        /// Policy file.
+        policy: PathBuf,
+        /// Root private key.
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Print the policy.
+    Show {
+        /// Policy file.
+        policy: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check signatures and expiry, and (with --previous) that it may replace the previous
+    /// policy: higher version, signed by the threshold of the old roots as well.
+    Check {
+        /// Policy file.
+        policy: PathBuf,
+        /// The policy it replaces.
+        #[arg(long)]
+        previous: Option<PathBuf>,
+    },
+}
+
+/// Reads and parses a policy file.
+pub fn load(path: &Path) -> anyhow::Result<Policy> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the trust policy {}", path.display()))?;
+    Policy::parse(&text).with_context(|| format!("trust policy {}", path.display()))
+}
+
+fn pem_of(path: &Path) -> anyhow::Result<String> {
+    Ok(PublicKey::from_file(path)?.to_pem())
+}
+
+/// Writes an edited document back: unsigned, one version up if it had been signed.
+fn save_edit(path: &Path, old: &Policy, mut doc: PolicyDoc) -> anyhow::Result<ExitCode> {
+    if old.signature_count() > 0 {
+        doc.version = old.doc().version + 1;
+    }
+    let policy = Policy::from_doc(doc)?;
+    std::fs::write(path, policy.to_text())
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "cairn: policy version {} written, unsigned: sign it with `cairn trust sign`",
+        policy.doc().version
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `cairn trust …`.
+pub fn run(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TrustCommand::Init {
+            out,
+            root_keys,
+            threshold,
+            expires_days,
+            log_key,
+            force,
+        } => {
+            if out.exists() && !force {
+                bail!("{} exists (use --force to replace it)", out.display());
+            }
+            let doc = PolicyDoc {
+                version: 1,
+                expires: Utc::now() + Duration::days(expires_days),
+                root: Root {
+                    threshold,
+                    keys: root_keys
+                        .iter()
+                        .map(|p| pem_of(p))
+                        .collect::<Result<_, _>>()?,
+                },
+                log: log_key.map(|key| LogPin { key }),
+                ..Default::default()
+            };
+            let policy = Policy::from_doc(doc)?;
+            std::fs::write(&out, policy.to_text())
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("cairn: policy written to {} (unsigned)", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        TrustCommand::AddSigner {
+            policy,
+            name,
+            keys,
+            packages,
+            threshold,
+            not_before,
+            not_after,
+        } => {
+            let old = load(&policy)?;
+            let mut doc = old.doc().clone();
+            doc.signers.push(SignerEntry {
+                name,
+                threshold,
+                packages,
+                keys: keys.iter().map(|p| pem_of(p)).collect::<Result<_, _>>()?,
+                not_before,
+                not_after,
+            });
+            save_edit(&policy, &old, doc)
+        }
+        TrustCommand::Deny {
+            policy,
+            key,
+            digest,
+            package,
+            versions,
+        } => {
+            let old = load(&policy)?;
+            let mut doc = old.doc().clone();
+            for k in key {
+                let id = if Path::new(&k).exists() {
+                    PublicKey::from_file(Path::new(&k))?.id()
+                } else if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    k.to_ascii_lowercase()
+                } else {
+                    bail!("--key {k:?} is neither a key file nor a 64-hex-digit key id");
+                };
+                doc.deny.keys.push(id);
+            }
+            for d in digest {
+                if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    bail!("--digest {d:?} is not a SHA-256 hex digest");
+                }
+                doc.deny.digests.push(d.to_ascii_lowercase());
+            }
+            if let (Some(name), Some(versions)) = (package, versions) {
+                doc.deny.packages.push(DeniedPackage { name, versions });
+            }
+            save_edit(&policy, &old, doc)
+        }
+        TrustCommand::Log { policy, key } => {
+            cairn_tlog::NoteVerifier::parse(&key).context("--key is not a log verifier key")?;
+            let old = load(&policy)?;
+            let mut doc = old.doc().clone();
+            doc.log = Some(LogPin { key });
+            save_edit(&policy, &old, doc)
+        }
+        TrustCommand::Sign {
+            policy,
+            key,
+            passphrase,
+        } => {
+            let mut p = load(&policy)?;
+            let pass = passphrase.read()?;
+            let key = cairn_sign::PrivateKey::from_pem_file(
+                &key,
+                pass.as_ref().map(|p| p.bytes()).as_deref(),
+            )?;
+            p.sign(&key)?;
+            std::fs::write(&policy, p.to_text())
+                .with_context(|| format!("writing {}", policy.display()))?;
+            eprintln!(
+                "cairn: signed policy version {} with key {}",
+                p.doc().version,
+                &key.public().id()[..16]
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TrustCommand::Show { policy, json } => {
+            let p = load(&policy)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(p.doc())?);
+            } else {
+                print!("{}", p.to_text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TrustCommand::Check { policy, previous } => {
+            let p = load(&policy)?;
+            let now = Utc::now();
+            let verdict = match &previous {
+                Some(old) => load(old)?.check_update(&p, now),
+                None => p.verify(now),
+            };
+            match verdict {
+                Ok(()) => {
+                    println!(
+                        "policy OK: version {}, expires {}",
+                        p.doc().version,
+                        p.doc().expires
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("cairn: policy REFUSED: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
