@@ -25,7 +25,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// A closed stdout (`cairn ls | head`) is not a failure. A pipe a registry closed during an
+/// upload is: those errors come through reqwest.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    if e.chain().any(|c| c.is::<reqwest::Error>()) {
+        return false;
+    }
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)

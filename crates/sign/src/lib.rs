@@ -20,6 +20,7 @@
 
 mod error;
 mod keys;
+pub mod openpgp;
 pub mod policy;
 mod signer;
 mod verify;

@@ -56,6 +56,12 @@ pub struct KeygenArgs {
     /// Replace existing files.
     #[arg(long)]
     force: bool,
+    /// Also write the key as an OpenPGP public key (`<OUT>.asc`) for `gpg --import`.
+    #[arg(long)]
+    openpgp: bool,
+    /// The OpenPGP user id ("Name <mail>").
+    #[arg(long, requires = "openpgp")]
+    user_id: Option<String>,
     #[command(flatten)]
     passphrase: PassphraseArgs,
 }
@@ -71,6 +77,13 @@ pub enum KeyCommand {
     Pub {
         /// Key file.
         key: PathBuf,
+        /// Print an armored OpenPGP public key for `gpg --import` (needs the private key:
+        /// the user id is self-certified).
+        #[arg(long)]
+        openpgp: bool,
+        /// The OpenPGP user id ("Name <mail>").
+        #[arg(long, requires = "openpgp")]
+        user_id: Option<String>,
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
@@ -95,6 +108,10 @@ pub enum SignatureFormat {
     /// Raw bytes: DER ECDSA (as `openssl dgst -sign`), or the 64 Ed25519 bytes (as
     /// `openssl pkeyutl -sign -rawin`).
     Raw,
+    /// An armored OpenPGP detached signature (`gpg --verify` accepts it).
+    Openpgp,
+    /// A binary OpenPGP detached signature.
+    OpenpgpBinary,
 }
 
 /// Arguments of `cairn sign`.
@@ -152,6 +169,14 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
     write_private(&args.out, &pem.bytes())?;
     std::fs::write(&pub_out, key.public().to_pem())
         .with_context(|| format!("writing {}", pub_out.display()))?;
+    if args.openpgp {
+        let asc = PathBuf::from(format!("{}.asc", args.out.display()));
+        let armored = cairn_sign::openpgp::export_public_key(
+            &key,
+            &user_id_or_default(args.user_id.as_deref(), &key),
+        )?;
+        std::fs::write(&asc, armored).with_context(|| format!("writing {}", asc.display()))?;
+    }
     println!("{}", key.public().id());
     eprintln!(
         "cairn: {} key written to {} (public key: {})",
@@ -160,6 +185,13 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
         pub_out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn user_id_or_default(user_id: Option<&str>, key: &PrivateKey) -> String {
+    user_id.map_or_else(
+        || format!("cairn key {}", &key.public().id()[..16]),
+        str::to_owned,
+    )
 }
 
 /// Writes a private key file: mode 0600 from creation, synced, renamed into place.
@@ -196,7 +228,21 @@ fn public_of(path: &Path, passphrase: &PassphraseArgs) -> anyhow::Result<PublicK
 /// Runs `cairn key …`.
 pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        KeyCommand::Pub { key, passphrase } => print!("{}", public_of(&key, &passphrase)?.to_pem()),
+        KeyCommand::Pub {
+            key,
+            openpgp: true,
+            user_id,
+            passphrase,
+        } => {
+            let pass = passphrase.read()?;
+            let key = PrivateKey::from_pem_file(&key, pass.as_ref().map(|p| p.bytes()).as_deref())
+                .context("--openpgp needs the private key, to certify the user id")?;
+            let uid = user_id_or_default(user_id.as_deref(), &key);
+            print!("{}", cairn_sign::openpgp::export_public_key(&key, &uid)?);
+        }
+        KeyCommand::Pub {
+            key, passphrase, ..
+        } => print!("{}", public_of(&key, &passphrase)?.to_pem()),
         KeyCommand::Id {
             key,
             passphrase,
@@ -221,14 +267,28 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
     let pass = args.passphrase.read()?;
     let key = PrivateKey::from_pem_file(&args.key, pass.as_ref().map(|p| p.bytes()).as_deref())?;
     drop(pass);
-    let signature = match key.algorithm() {
-        // Pure Ed25519 hashes the message twice: it needs the whole file.
-        Algorithm::Ed25519 => key.sign(&read_signed_file(&args.file)?)?,
-        _ => key.sign_digest(&sha256_file(&args.file)?)?,
-    };
     let bytes = match args.format {
-        SignatureFormat::Hex => format!("{}\n", hex::encode(&signature)).into_bytes(),
-        SignatureFormat::Raw => signature,
+        SignatureFormat::Openpgp | SignatureFormat::OpenpgpBinary => {
+            let f = std::fs::File::open(&args.file)
+                .with_context(|| format!("reading {}", args.file.display()))?;
+            cairn_sign::openpgp::sign_detached(
+                &key,
+                std::io::BufReader::new(f),
+                args.format == SignatureFormat::Openpgp,
+            )?
+        }
+        SignatureFormat::Hex | SignatureFormat::Raw => {
+            let signature = match key.algorithm() {
+                // Pure Ed25519 hashes the message twice: it needs the whole file.
+                Algorithm::Ed25519 => key.sign(&read_signed_file(&args.file)?)?,
+                _ => key.sign_digest(&sha256_file(&args.file)?)?,
+            };
+            if args.format == SignatureFormat::Hex {
+                format!("{}\n", hex::encode(&signature)).into_bytes()
+            } else {
+                signature
+            }
+        }
     };
     match &args.out {
         Some(path) => {
@@ -287,17 +347,39 @@ fn signature_bytes(args: &VerifyArgs) -> anyhow::Result<Option<Vec<u8>>> {
 /// Runs `cairn verify`: exit 0 when a given key verifies the signature, 1 when none does.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut keys = Vec::new();
+    let mut pgp_keys = Vec::new();
     for path in &args.key {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        keys.extend(PublicKey::all_from_pem(
-            &text,
-            &format!("key {}", path.display()),
-        )?);
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        if text.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+            || bytes.first().is_some_and(|b| b & 0x80 != 0)
+        {
+            pgp_keys.push(cairn_sign::openpgp::OpenPgpKey::parse(&bytes)?);
+            continue;
+        }
+        for key in PublicKey::all_from_pem(&text, &format!("key {}", path.display()))? {
+            pgp_keys.push(cairn_sign::openpgp::OpenPgpKey::from_cairn(&key)?);
+            keys.push(key);
+        }
     }
     let Some(signature) = signature_bytes(&args)? else {
         return verify_attestation(&args);
     };
+    if cairn_sign::openpgp::looks_like_openpgp(&signature) {
+        let data = read_signed_file(&args.file)?;
+        match cairn_sign::openpgp::verify_detached(&pgp_keys, &signature, &data) {
+            Ok(found) => {
+                return report(
+                    args.json,
+                    found.map(|fp| (fp, "OpenPGP".to_owned())),
+                    &args.file,
+                );
+            }
+            // Binary raw Ed25519 signatures can look like a packet header: fall through.
+            Err(e) if signature.starts_with(b"-----BEGIN") => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
     let digest = sha256_file(&args.file)?;
     let mut message = None;
     let mut good = None;
