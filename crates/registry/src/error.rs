@@ -34,6 +34,9 @@ pub enum Error {
     /// The uploaded binary holds no plugin descriptor, so there is nothing to index.
     #[error("invalid plugin binary: no MEMFLOW_CONNECTOR_* or MEMFLOW_OS_* descriptor found")]
     NoDescriptors,
+    /// Refused by the server's trust policy, or the policy itself is unusable.
+    #[error("refused by the trust policy: {0}")]
+    Policy(String),
     /// Local file I/O failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -67,6 +70,7 @@ impl Error {
                 | Error::Scan(_)
                 | Error::EntryTooLarge(_)
                 | Error::Attestation(_)
+                | Error::Policy(_)
         )
     }
 }

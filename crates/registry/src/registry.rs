@@ -21,6 +21,7 @@ use crate::model::{
 use crate::scans::ScanSummary;
 use crate::staging::{Staged, Upload};
 use cairn_sign::TrustedKeys;
+use cairn_sign::policy::Policy;
 
 /// Default upload size limit: 256 MiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
@@ -38,6 +39,9 @@ pub struct RegistryConfig {
     pub log_key: Option<PathBuf>,
     /// Log origin (and key name); default `<hostname>/log`.
     pub log_origin: Option<String>,
+    /// A signed trust policy: its signer keys verify uploads, and every descriptor's name
+    /// and version must pass it (deny list first). Replaces `public_keys`' role.
+    pub trust: Option<PathBuf>,
 }
 
 impl RegistryConfig {
@@ -49,6 +53,7 @@ impl RegistryConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             log_key: None,
             log_origin: None,
+            trust: None,
         }
     }
 
@@ -67,12 +72,35 @@ impl RegistryConfig {
     }
 }
 
+/// Reads and checks a trust policy, and adds its secp256k1 signer keys to `keys` (uploads
+/// carry hex DER secp256k1 signatures, memflow's format).
+fn load_policy(path: &std::path::Path, keys: &mut TrustedKeys) -> Result<Policy, Error> {
+    let bad = |why: String| Error::Policy(format!("trust policy {}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let policy = Policy::parse(&text).map_err(|e| bad(e.to_string()))?;
+    policy
+        .verify(chrono::Utc::now())
+        .map_err(|e| bad(e.to_string()))?;
+    for signer in &policy.doc().signers {
+        for pem in &signer.keys {
+            if let Ok(cairn_sign::PublicKey::Secp256k1(_)) =
+                cairn_sign::PublicKey::from_pem(pem, "signer key")
+            {
+                keys.add_pem(pem, &format!("trust policy {}", path.display()))
+                    .map_err(|e| bad(e.to_string()))?;
+            }
+        }
+    }
+    Ok(policy)
+}
+
 /// The registry.
 #[derive(Debug)]
 pub struct Registry {
     index: Index,
     blobs: BlobStore,
     keys: TrustedKeys,
+    policy: Option<Policy>,
     locks: DigestLocks,
     max_upload_bytes: u64,
     /// Bumped after every committed index change, so readers can cache answers safely.
@@ -94,7 +122,12 @@ impl Registry {
     /// directory of uploads a crash interrupted.
     pub async fn open(config: RegistryConfig) -> Result<Self, Error> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let keys = TrustedKeys::load(&config.public_keys)?;
+        let mut keys = TrustedKeys::load(&config.public_keys)?;
+        let policy = config
+            .trust
+            .as_deref()
+            .map(|path| load_policy(path, &mut keys))
+            .transpose()?;
         let blobs = BlobStore::local(&config.data_dir)?;
         clear_dir(&blobs.staging_dir())?;
         let index = Index::open_sqlite(&config.data_dir.join("index.db")).await?;
@@ -111,6 +144,7 @@ impl Registry {
             index,
             blobs,
             keys,
+            policy,
             locks: DigestLocks::new(),
             max_upload_bytes: config.max_upload_bytes,
             generation: AtomicU64::new(0),
@@ -250,6 +284,42 @@ impl Registry {
         Ok(())
     }
 
+    /// Every descriptor of an upload must pass the trust policy, if one is configured.
+    fn check_policy(
+        &self,
+        digest: &Digest,
+        signature_hex: &str,
+        descriptors: &[cairn_plugin::Descriptor],
+    ) -> Result<(), Error> {
+        let Some(policy) = &self.policy else {
+            return Ok(());
+        };
+        let signature =
+            hex::decode(signature_hex).map_err(|_| Error::Policy("signature is not hex".into()))?;
+        let digest: [u8; 32] = *digest.as_bytes();
+        for d in descriptors {
+            let artifact = cairn_sign::policy::Artifact {
+                name: &d.name,
+                version: Some(&d.version),
+                digest: &digest,
+                bytes: None,
+            };
+            if let cairn_sign::policy::Decision::Denied(why) = policy.evaluate(
+                &artifact,
+                std::slice::from_ref(&signature),
+                chrono::Utc::now(),
+            ) {
+                return Err(Error::Policy(format!("{} {}: {why}", d.name, d.version)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The trust policy uploads are checked against, if any.
+    pub fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
+    }
+
     /// The keys signatures are checked against.
     pub fn keys(&self) -> &TrustedKeys {
         &self.keys
@@ -299,6 +369,7 @@ impl Registry {
         if descriptors.is_empty() {
             return Err(Error::NoDescriptors);
         }
+        self.check_policy(&digest, &check.normalized, &descriptors)?;
         let mut artifact = NewArtifact {
             digest,
             size: staged.size(),

@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub log_key: Option<PathBuf>,
     /// Log origin (default `<hostname>/log`).
     pub log_origin: Option<String>,
+    /// Signed trust policy uploads must pass (its signer keys verify signatures).
+    pub trust: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -37,6 +39,7 @@ impl ServerConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             log_key: None,
             log_origin: None,
+            trust: None,
         }
     }
 }

@@ -46,6 +46,7 @@ impl Server {
             max_upload_bytes: config.max_upload_bytes,
             log_key: config.log_key.clone(),
             log_origin: config.log_origin.clone(),
+            trust: config.trust.clone(),
         })
         .await?;
         let (token, token_source) = match config.token {

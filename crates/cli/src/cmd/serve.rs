@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Transparency-log origin, also the key name [env: CAIRN_LOG_ORIGIN] [default: HOSTNAME/log]
     #[arg(long)]
     log_origin: Option<String>,
+    /// Signed trust policy (`cairn trust`): its signer keys verify uploads, and each
+    /// plugin's name and version must pass it, deny list first [env: CAIRN_TRUST]
+    #[arg(long)]
+    trust: Option<PathBuf>,
 }
 
 /// The first of the named environment variables that is set and not empty.
@@ -81,6 +85,9 @@ impl ServeArgs {
             .log_key
             .or_else(|| env(&["CAIRN_LOG_KEY"]).map(PathBuf::from));
         config.log_origin = self.log_origin.or_else(|| env(&["CAIRN_LOG_ORIGIN"]));
+        config.trust = self
+            .trust
+            .or_else(|| env(&["CAIRN_TRUST"]).map(PathBuf::from));
         config.token = token;
         config.public_keys = public_keys;
         if let Some(n) = self.max_upload_bytes {
@@ -138,7 +145,13 @@ fn announce(server: &Server, data: &std::path::Path) {
         TokenSource::Stored => eprintln!("cairn: write token read from {}/token", data.display()),
         TokenSource::Configured => eprintln!("cairn: write token set by configuration"),
     }
-    if keys.is_empty() {
+    if let Some(policy) = server.state().registry.policy() {
+        eprintln!(
+            "cairn: uploads checked against trust policy version {} (expires {})",
+            policy.doc().version,
+            policy.doc().expires
+        );
+    } else if keys.is_empty() {
         eprintln!(
             "cairn: WARNING: no public key configured (--public-key): upload signatures are \
              stored UNVERIFIED and variants carry \"verified\": false"

@@ -6,5 +6,6 @@ mod compat;
 mod files;
 mod log;
 mod queries;
+mod trust;
 mod uploads;
 mod util;
