@@ -1,23 +1,19 @@
-//! A secp256k1 private key that signs SHA-256 digests.
+//! A secp256k1 private key that signs SHA-256 digests in memflow-registry's format.
 //!
-//! The scalar is sealed in a `cairn-secmem` enclave and opened into guarded memory only for
-//! the length of one signature; key files are read and decoded in guarded memory too. The
-//! `Debug` form never shows the key.
+//! A thin view of [`PrivateKey`] fixed to secp256k1, the curve memflow-registry's uploads
+//! use; the key itself lives in `cairn-secmem` memory like every private key.
 
 use std::path::Path;
 
-use cairn_secmem::{Enclave, LockedBuffer};
-use k256::ecdsa::signature::hazmat::PrehashSigner;
-use k256::ecdsa::{Signature, VerifyingKey};
-use k256::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+use cairn_secmem::LockedBuffer;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::Error;
+use crate::keys::{Algorithm, PrivateKey};
 
-/// A signing key.
+/// A secp256k1 signing key.
 pub struct SigningKey {
-    scalar: Enclave,
-    public: VerifyingKey,
+    inner: PrivateKey,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -26,95 +22,41 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-fn secret_error(origin: &str, e: cairn_secmem::Error) -> Error {
-    Error::Key {
-        origin: origin.into(),
-        reason: e.to_string(),
+fn only_secp256k1(key: PrivateKey, origin: &str) -> Result<SigningKey, Error> {
+    if key.algorithm() != Algorithm::Secp256k1 {
+        return Err(Error::Key {
+            origin: origin.into(),
+            reason: format!("a {} key, not secp256k1", key.algorithm()),
+        });
     }
-}
-
-/// Runs `f` with the k256 key of a 32-byte scalar, then scrubs the stack it used.
-fn with_key<R>(
-    scalar: &LockedBuffer,
-    f: impl FnOnce(&k256::ecdsa::SigningKey) -> R,
-) -> Result<R, Error> {
-    let key = k256::ecdsa::SigningKey::from_slice(&scalar.bytes());
-    let result = match &key {
-        Ok(key) => Ok(f(key)),
-        Err(_) => Err(Error::Key {
-            origin: "signing key".into(),
-            reason: "not a valid secp256k1 scalar".into(),
-        }),
-    };
-    drop(key);
-    cairn_secmem::scrub_stack();
-    result
+    Ok(SigningKey { inner: key })
 }
 
 impl SigningKey {
     /// A fresh random key, made in guarded memory.
     pub fn generate() -> Result<Self, Error> {
-        loop {
-            let scalar =
-                LockedBuffer::random(32).map_err(|e| secret_error("new signing key", e))?;
-            // A random 256-bit value is a valid scalar unless ≥ n or zero (odds about 2^-128).
-            if let Ok(key) = Self::from_scalar(scalar) {
-                return Ok(key);
-            }
-        }
+        PrivateKey::generate(Algorithm::Secp256k1).map(|inner| SigningKey { inner })
     }
 
     /// A key from a 32-byte big-endian scalar in guarded memory (which it seals).
     pub fn from_scalar(scalar: LockedBuffer) -> Result<Self, Error> {
-        let public = with_key(&scalar, |k| *k.verifying_key())?;
-        let scalar = scalar.seal().map_err(|e| secret_error("signing key", e))?;
-        Ok(SigningKey { scalar, public })
+        PrivateKey::from_secret(Algorithm::Secp256k1, scalar).map(|inner| SigningKey { inner })
     }
 
     /// Reads a PKCS#8 PEM private key (`openssl pkcs8 -topk8 -nocrypt` output).
     pub fn from_pkcs8_pem(pem: &[u8], origin: &str) -> Result<Self, Error> {
-        let decoded = cairn_secmem::decode_pem(pem).map_err(|e| secret_error(origin, e))?;
-        Self::from_pkcs8_der(&decoded.der, origin)
+        only_secp256k1(PrivateKey::from_pem(pem, None, origin)?, origin)
     }
 
-    /// Reads a PKCS#8 PEM private key file, in guarded memory from the first byte.
+    /// Reads a PEM private key file, in guarded memory from the first byte.
     pub fn from_pem_file(path: &Path) -> Result<Self, Error> {
         let origin = format!("private key {}", path.display());
-        let decoded = cairn_secmem::read_pem_file(path).map_err(|e| secret_error(&origin, e))?;
-        Self::from_pkcs8_der(&decoded.der, &origin)
-    }
-
-    fn from_pkcs8_der(der: &LockedBuffer, origin: &str) -> Result<Self, Error> {
-        let mut scalar = LockedBuffer::new(32).map_err(|e| secret_error(origin, e))?;
-        let parsed = k256::ecdsa::SigningKey::from_pkcs8_der(&der.bytes());
-        let copied = match &parsed {
-            Ok(key) => scalar
-                .copy_from(&key.to_bytes())
-                .map(drop)
-                .map_err(|e| secret_error(origin, e)),
-            Err(e) => Err(Error::Key {
-                origin: origin.into(),
-                reason: format!("not a PKCS#8 secp256k1 private key: {e}"),
-            }),
-        };
-        drop(parsed);
-        cairn_secmem::scrub_stack();
-        copied?;
-        Self::from_scalar(scalar)
+        only_secp256k1(PrivateKey::from_pem_file(path, None)?, &origin)
     }
 
     /// Signs a SHA-256 digest: lowercase hex of the low-S DER signature.
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<String, Error> {
-        let scalar = self
-            .scalar
-            .open()
-            .map_err(|e| secret_error("signing key", e))?;
-        let signature: Result<Signature, _> = with_key(&scalar, |k| k.sign_prehash(digest))?;
-        let signature = signature.map_err(|e| Error::Key {
-            origin: "signing key".into(),
-            reason: e.to_string(),
-        })?;
-        Ok(hex::encode(signature.to_der().as_bytes()))
+        self.inner.sign_digest(digest).map(hex::encode)
     }
 
     /// Signs bytes (their SHA-256).
@@ -124,18 +66,11 @@ impl SigningKey {
 
     /// The public key as SPKI PEM, as `openssl ec -pubout` writes it.
     pub fn public_key_pem(&self) -> String {
-        self.public
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap_or_default()
+        self.inner.public().to_pem()
     }
 
     /// Hex SHA-256 of the public key's SPKI DER.
     pub fn key_id(&self) -> String {
-        let der = self
-            .public
-            .to_public_key_der()
-            .map(|d| d.as_bytes().to_vec())
-            .unwrap_or_default();
-        hex::encode(Sha256::digest(der))
+        self.inner.public().id()
     }
 }
