@@ -1,20 +1,9 @@
 //! OpenPGP detached signatures against the real GnuPG: both directions.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::util::cairn;
-
-fn ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use crate::util::{cairn, ok};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::util::{Served, cairn, plugin, sha256_hex};
+use crate::util::{Served, cairn, ok, plugin, sha256_hex};
 
 const TOKEN: &str = "pull-test-token";
 
@@ -17,17 +17,6 @@ fn client(home: &Path) -> Command {
         .env_remove("CAIRN_TOKEN")
         .env_remove("CAIRN_CONFIG");
     cmd
-}
-
-fn ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn stdout(out: &Output) -> String {

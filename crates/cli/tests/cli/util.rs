@@ -158,3 +158,15 @@ pub async fn upload(
     let status = r.status().as_u16();
     Ok((status, r.text().await?))
 }
+
+/// Runs a command that must succeed; its output.
+pub fn ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
