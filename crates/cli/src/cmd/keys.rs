@@ -135,9 +135,19 @@ pub struct SignArgs {
 /// Arguments of `cairn verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// Public key(s) the signature may come from (SPKI PEM; a file may hold several).
-    #[arg(long, required = true)]
+    /// Public key(s) the signature may come from (SPKI PEM, several per file allowed, or an
+    /// OpenPGP public key).
+    #[arg(long, required_unless_present = "trust")]
     key: Vec<PathBuf>,
+    /// Decide by a trust policy instead (its signer keys, globs, windows and deny list).
+    #[arg(long, conflicts_with = "key", requires = "name")]
+    trust: Option<PathBuf>,
+    /// The package name the policy judges (with --trust).
+    #[arg(long)]
+    name: Option<String>,
+    /// The package version the policy judges (with --trust).
+    #[arg(long = "plugin-version", id = "verify_version")]
+    version: Option<String>,
     /// The signature as text (hex).
     #[arg(long, conflicts_with = "signature_file")]
     signature: Option<String>,
@@ -346,6 +356,9 @@ fn signature_bytes(args: &VerifyArgs) -> anyhow::Result<Option<Vec<u8>>> {
 
 /// Runs `cairn verify`: exit 0 when a given key verifies the signature, 1 when none does.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(trust) = &args.trust {
+        return verify_by_policy(&args, trust);
+    }
     let mut keys = Vec::new();
     let mut pgp_keys = Vec::new();
     for path in &args.key {
@@ -403,6 +416,50 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         good.map(|k| (k.id(), k.algorithm().to_string())),
         &args.file,
     )
+}
+
+/// `cairn verify --trust POLICY --name N`: the policy's decision on a file and signature.
+fn verify_by_policy(args: &VerifyArgs, trust: &Path) -> anyhow::Result<ExitCode> {
+    let policy = super::trust::load(trust)?;
+    let now = chrono::Utc::now();
+    policy
+        .verify(now)
+        .with_context(|| format!("trust policy {}", trust.display()))?;
+    let signature =
+        signature_bytes(args)?.context("--trust needs --signature or --signature-file")?;
+    let digest = sha256_file(&args.file)?;
+    let bytes = read_signed_file(&args.file)?;
+    let decision = policy.evaluate(
+        &cairn_sign::policy::Artifact {
+            name: args.name.as_deref().unwrap_or_default(),
+            version: args.version.as_deref(),
+            digest: &digest,
+            bytes: Some(&bytes),
+        },
+        &[signature],
+        now,
+    );
+    match decision {
+        cairn_sign::policy::Decision::Allowed { signer, keys } => {
+            let id = keys.first().cloned().unwrap_or_default();
+            report(
+                args.json,
+                Some((id, format!("policy signer {signer:?}"))),
+                &args.file,
+            )
+        }
+        cairn_sign::policy::Decision::Denied(why) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": false, "error": why.to_string()})
+                );
+            } else {
+                eprintln!("cairn: refused by the trust policy: {why}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 fn report(json: bool, good: Option<(String, String)>, file: &Path) -> anyhow::Result<ExitCode> {

@@ -209,6 +209,30 @@ fn keygen_sign_push_ls_pull_with_a_policy() {
         "checkpoint saved"
     );
 
+    // The same decision offline: cairn verify --trust.
+    let by_policy = |policy: &Path| {
+        client(home)
+            .args([
+                "verify",
+                "--trust",
+                s(policy),
+                "--name",
+                "synthc",
+                "--plugin-version",
+                "1.2.3",
+            ])
+            .args(["--signature", sig.trim(), s(&file)])
+            .output()
+            .unwrap()
+    };
+    let allowed = by_policy(&good);
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    assert!(stdout(&allowed).contains("policy signer \"synth team\""));
+
     // Refusals, each with nothing written.
     let denied = w.policy(
         "denied.toml",
@@ -227,6 +251,9 @@ fn keygen_sign_push_ls_pull_with_a_policy() {
         ],
     );
     refused(&w, &denied, "out-denied", "is on the policy's deny list");
+    let out = by_policy(&denied);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("deny list"));
     let elsewhere = w.policy(
         "globs.toml",
         &[&[
