@@ -32,6 +32,7 @@ mod error;
 mod index;
 mod locks;
 mod log_entry;
+mod metrics;
 mod model;
 mod registry;
 mod scans;
@@ -43,6 +44,7 @@ pub use digest::{Digest, DigestPrefix};
 pub use error::Error;
 pub use index::Index;
 pub use log_entry::LogEntry;
+pub use metrics::{Readiness, RegistryMetrics};
 pub use model::{
     DEFAULT_LIMIT, FindQuery, MAX_LIMIT, NewArtifact, PluginMetadata, PluginSummary, PluginVariant,
     UploadOutcome,

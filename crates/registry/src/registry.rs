@@ -23,6 +23,8 @@ use crate::staging::{Staged, Upload};
 use cairn_sign::TrustedKeys;
 use cairn_sign::policy::Policy;
 
+use crate::metrics::{Readiness, RegistryMetrics};
+
 /// Default upload size limit: 256 MiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -101,6 +103,7 @@ pub struct Registry {
     blobs: BlobStore,
     keys: TrustedKeys,
     policy: Option<Policy>,
+    metrics: RegistryMetrics,
     locks: DigestLocks,
     max_upload_bytes: u64,
     /// Bumped after every committed index change, so readers can cache answers safely.
@@ -145,6 +148,7 @@ impl Registry {
             blobs,
             keys,
             policy,
+            metrics: RegistryMetrics::default(),
             locks: DigestLocks::new(),
             max_upload_bytes: config.max_upload_bytes,
             generation: AtomicU64::new(0),
@@ -249,7 +253,7 @@ impl Registry {
         if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
             return Err(Error::EntryTooLarge(entry.len()));
         }
-        let appended = self.log.append(entry).await?;
+        let appended = self.sequence(entry).await?;
         self.applied(appended.index).await?;
         tracing::info!(digest = %checked.digest, index = appended.index, "attestation logged");
         Ok((checked, appended))
@@ -315,6 +319,35 @@ impl Registry {
         Ok(())
     }
 
+    /// Appends to the log, timing submission to covering checkpoint.
+    async fn sequence(&self, entry: Vec<u8>) -> Result<cairn_tlog::sequencer::Appended, Error> {
+        let started = std::time::Instant::now();
+        let appended = self.log.append(entry).await?;
+        self.metrics
+            .sequencing
+            .observe(started.elapsed().as_secs_f64());
+        Ok(appended)
+    }
+
+    /// The registry's own metrics.
+    pub fn metrics(&self) -> &RegistryMetrics {
+        &self.metrics
+    }
+
+    /// Whether every dependency answers: the database, the blob store (a write and a delete
+    /// in the staging area), the log writer.
+    pub async fn readiness(&self) -> Readiness {
+        let database = self.index.ping().await.is_ok();
+        let probe = self.blobs.staging_dir().join(".ready-probe");
+        let store = tokio::fs::write(&probe, b"ok").await.is_ok()
+            && tokio::fs::remove_file(&probe).await.is_ok();
+        Readiness {
+            database,
+            store,
+            log: self.log.is_running(),
+        }
+    }
+
     /// The trust policy uploads are checked against, if any.
     pub fn policy(&self) -> Option<&Policy> {
         self.policy.as_ref()
@@ -361,6 +394,7 @@ impl Registry {
     /// only after both are durable.
     pub async fn publish(&self, staged: Staged, signature: &str) -> Result<UploadOutcome, Error> {
         let digest = staged.digest();
+        self.metrics.upload_bytes.inc_by(staged.size());
         let check = self.keys.check(signature, digest.as_bytes())?;
         if self.index.contains(&digest).await? {
             return Ok(UploadOutcome::AlreadyExists);
@@ -389,7 +423,7 @@ impl Registry {
         }
         // Blob, then log, then index: a crash after the log append is repaired by replay.
         self.blobs.commit(staged).await?;
-        let appended = self.log.append(entry).await?;
+        let appended = self.sequence(entry).await?;
         artifact.log_index = Some(appended.index);
         let inserted = self.index.insert(&artifact).await?;
         self.applied(appended.index).await?;
@@ -412,7 +446,7 @@ impl Registry {
             digest: digest.to_hex(),
             deleted_ns: now_ns(),
         };
-        let appended = self.log.append(entry.to_bytes()).await?;
+        let appended = self.sequence(entry.to_bytes()).await?;
         self.index.remove(digest).await?;
         self.applied(appended.index).await?;
         self.bump();
@@ -464,6 +498,7 @@ impl Registry {
         signature: &str,
     ) -> Result<(UploadOutcome, ScanSummary), Error> {
         let digest = staged.digest();
+        self.metrics.upload_bytes.inc_by(staged.size());
         let check = self.keys.check(signature, digest.as_bytes())?;
         let path = staged.path().to_path_buf();
         let manifest = tokio::task::spawn_blocking(move || {
@@ -500,7 +535,7 @@ impl Registry {
         if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
             return Err(Error::EntryTooLarge(entry.len()));
         }
-        let appended = self.log.append(entry).await?;
+        let appended = self.sequence(entry).await?;
         let mut summary = summary;
         summary.log_index = Some(appended.index);
         let inserted = self.index.insert_scan(&summary, created_ns).await?;

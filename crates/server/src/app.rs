@@ -16,6 +16,8 @@ pub struct App {
     pub token: BearerToken,
     /// Serialised answers of the hot read routes.
     pub cache: ResponseCache,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Cheap-to-clone handle on [`App`], the axum state.

@@ -22,6 +22,7 @@ mod config;
 mod error;
 mod extract;
 mod handlers;
+mod metrics;
 mod range;
 mod router;
 mod server;

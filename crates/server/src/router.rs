@@ -28,6 +28,8 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{digest}/metadata", get(files::metadata));
     // Cairn additions.
     let cairn = Router::new()
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(crate::metrics::metrics))
         .route(
             "/scans",
             get(scans::list)
@@ -50,6 +52,10 @@ pub fn router(state: AppState) -> Router {
         .route("/log/proof/consistency", get(log::consistency));
     memflow
         .merge(cairn)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count_requests,
+        ))
         .with_state(state)
         .layer(TraceLayer::new_for_http())
         // A bug must cost one request a 500, never the connection or the process.

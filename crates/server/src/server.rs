@@ -64,10 +64,12 @@ impl Server {
                 context: format!("binding {}", config.addr),
                 source,
             })?;
+        let metrics = crate::metrics::Metrics::new(&registry);
         let state = AppState(Arc::new(App {
             registry,
             token,
             cache: Default::default(),
+            metrics,
         }));
         Ok(Server {
             listener,

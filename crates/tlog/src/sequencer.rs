@@ -83,6 +83,16 @@ impl LogHandle {
         })
     }
 
+    /// Submissions waiting for the writer.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Whether the writer thread still takes submissions.
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
     /// Appends an entry and waits until a published checkpoint covers it.
     pub async fn append(&self, entry: Vec<u8>) -> Result<Appended, Error> {
         if entry.len() > tile::MAX_ENTRY_SIZE {

@@ -1,4 +1,4 @@
-//! `GET /health`.
+//! `GET /health` (liveness, memflow-compatible) and `GET /ready` (every dependency).
 
 use axum::Json;
 use axum::extract::State;
@@ -21,4 +21,17 @@ pub async fn health(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// `{"database":true,"store":true,"log":true}`; 503 when any is false, so a load balancer
+/// stops sending traffic to an instance that cannot serve it.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let readiness = state.registry.readiness().await;
+    let status = if readiness.ready() {
+        StatusCode::OK
+    } else {
+        tracing::warn!(?readiness, "not ready");
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(readiness)).into_response()
 }

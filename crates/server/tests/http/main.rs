@@ -5,6 +5,7 @@ mod attest;
 mod compat;
 mod files;
 mod log;
+mod ops;
 mod queries;
 mod trust;
 mod uploads;

@@ -1,0 +1,41 @@
+//! What the registry measures about itself, for the server's `/metrics`.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+
+/// Registry-side metrics; cheap to clone (shared counters).
+#[derive(Clone, Debug)]
+pub struct RegistryMetrics {
+    /// Seconds from submitting a log entry to the checkpoint that covers it.
+    pub sequencing: Histogram,
+    /// Upload bytes received (accepted or not).
+    pub upload_bytes: Counter,
+}
+
+impl Default for RegistryMetrics {
+    fn default() -> Self {
+        RegistryMetrics {
+            // 1 ms to ~16 s.
+            sequencing: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            upload_bytes: Counter::default(),
+        }
+    }
+}
+
+/// What `/ready` reports: each dependency of serving.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Readiness {
+    /// The index database answers.
+    pub database: bool,
+    /// The blob store takes writes.
+    pub store: bool,
+    /// The log writer takes submissions.
+    pub log: bool,
+}
+
+impl Readiness {
+    /// All three.
+    pub fn ready(&self) -> bool {
+        self.database && self.store && self.log
+    }
+}
