@@ -1,15 +1,18 @@
-//! The index database: SQLite through sqlx, with an index for every filter.
+//! The index database: SQLite (embedded default) or PostgreSQL (scale-out) through sqlx,
+//! with an index for every filter and the same queries on both.
 //!
-//! The index says what exists: a blob nobody indexed is invisible. Reads and writes use
-//! separate pools because SQLite has one writer; the write pool has a single connection so
-//! writers queue in Rust instead of spinning on `SQLITE_BUSY`.
+//! The index says what exists: a blob nobody indexed is invisible. With SQLite, reads and
+//! writes use separate pools because SQLite has one writer; the write pool has a single
+//! connection so writers queue in Rust instead of spinning on `SQLITE_BUSY`. Every query is
+//! built with `QueryBuilder`, which writes each engine's placeholders (`?` or `$1`).
 
 use std::path::Path;
 use std::time::Duration;
 
 use cairn_plugin::{Architecture, Descriptor, FileType, PluginKind};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use crate::digest::Digest;
 use crate::error::Error;
@@ -19,14 +22,148 @@ use crate::scans::ScanSummary;
 /// The index database.
 #[derive(Clone, Debug)]
 pub struct Index {
-    read: SqlitePool,
-    write: SqlitePool,
+    backend: Backend,
 }
 
-/// Columns of a variant joined with its artifact, in the order `variant_from_row` reads them.
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Runs `$body` once per engine, with `$pool` the read or write pool and `$db` the sqlx
+/// database type, so one query text serves both.
+macro_rules! on_pool {
+    ($index:expr, $kind:ident, |$pool:ident, $db:ident| $body:expr) => {
+        match &$index.backend {
+            Backend::Sqlite { read, write } => {
+                let $pool = on_pool!(@pick $kind, read, write);
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+            Backend::Postgres(pool) => {
+                let $pool = pool;
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                $body
+            }
+        }
+    };
+    (@pick read, $r:ident, $w:ident) => {{
+        let _ = $w;
+        $r
+    }};
+    (@pick write, $r:ident, $w:ident) => {{
+        let _ = $r;
+        $w
+    }};
+}
+
+/// Columns of a variant joined with its artifact, in the order `variant_from_row!` reads them.
 const VARIANT_COLUMNS: &str = "v.digest, a.signature, a.created_ns, a.key_id, a.verified, \
      v.plugin_kind, v.export_name, v.file_type, v.architecture, v.plugin_version, v.name, \
      v.version, v.description, a.log_index";
+
+/// Columns of a scan, in the order `scan_from_row!` reads them.
+const SCAN_COLUMNS: &str = "digest, host, roots, entries, errors, started, finished, size, \
+     signature, key_id, created_ns, log_index";
+
+fn as_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+macro_rules! variant_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let corrupt = |what: &str, value: &str| Error::Corrupt(format!("{what} {value:?}"));
+        let kind: String = row.try_get(5)?;
+        let file_type: String = row.try_get(7)?;
+        let arch: String = row.try_get(8)?;
+        let key_id: Option<String> = row.try_get(3)?;
+        let log_index: Option<i64> = row.try_get(13)?;
+        Ok::<_, Error>(PluginVariant {
+            log_index: log_index.and_then(|i| u64::try_from(i).ok()),
+            digest: row.try_get(0)?,
+            signature: row.try_get(1)?,
+            created_at: time_of(row.try_get(2)?),
+            verified: row.try_get(4)?,
+            key_id,
+            descriptor: Descriptor {
+                plugin_kind: PluginKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+                export_name: row.try_get(6)?,
+                file_type: FileType::parse(&file_type)
+                    .ok_or_else(|| corrupt("file type", &file_type))?,
+                architecture: Architecture::from_key(&arch)
+                    .ok_or_else(|| corrupt("arch", &arch))?,
+                plugin_version: row.try_get(9)?,
+                name: row.try_get(10)?,
+                version: row.try_get(11)?,
+                description: row.try_get(12)?,
+            },
+        })
+    }};
+}
+
+macro_rules! scan_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let roots: String = row.try_get(2)?;
+        let count = |i: usize| -> Result<u64, Error> {
+            Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+        };
+        Ok::<_, Error>(ScanSummary {
+            digest: row.try_get(0)?,
+            host: row.try_get(1)?,
+            roots: serde_json::from_str(&roots)
+                .map_err(|e| Error::Corrupt(format!("scan roots: {e}")))?,
+            entries: count(3)?,
+            errors: count(4)?,
+            started: row.try_get(5)?,
+            finished: row.try_get(6)?,
+            size: count(7)?,
+            signature: row.try_get(8)?,
+            key_id: row.try_get(9)?,
+            created_at: time_of(row.try_get(10)?),
+            log_index: row
+                .try_get::<Option<i64>, _>(11)?
+                .and_then(|i| u64::try_from(i).ok()),
+        })
+    }};
+}
+
+/// Recomputes the `plugins` row of `name` from its remaining variants, inside `$tx`.
+macro_rules! refresh_plugin {
+    ($tx:expr, $db:ty, $name:expr) => {{
+        let name: &str = $name;
+        let description: Option<String> =
+            QueryBuilder::<$db>::new("SELECT description FROM variants WHERE name = ")
+                .push_bind(name)
+                .push(" ORDER BY plugin_version DESC, created_ns DESC, id DESC LIMIT 1")
+                .build_query_scalar()
+                .fetch_optional(&mut *$tx)
+                .await?;
+        match description {
+            Some(description) => {
+                QueryBuilder::<$db>::new("INSERT INTO plugins (name, description) VALUES (")
+                    .push_bind(name)
+                    .push(", ")
+                    .push_bind(description)
+                    .push(") ON CONFLICT (name) DO UPDATE SET description = excluded.description")
+                    .build()
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            None => {
+                QueryBuilder::<$db>::new("DELETE FROM plugins WHERE name = ")
+                    .push_bind(name)
+                    .build()
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+    }};
+}
 
 impl Index {
     /// Opens (creating if missing) the SQLite index at `path` and applies migrations.
@@ -48,215 +185,286 @@ impl Index {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Index { read, write })
+        Ok(Index {
+            backend: Backend::Sqlite { read, write },
+        })
+    }
+
+    /// Connects to PostgreSQL (`postgres://…`) and applies its migrations. Several
+    /// instances may share the database: migrations take PostgreSQL's advisory lock.
+    pub async fn open_postgres(url: &str) -> Result<Self, Error> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Index {
+            backend: Backend::Postgres(pool),
+        })
+    }
+
+    /// Which engine: `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     /// Cheap liveness check: one trivial query, no table scan.
     pub async fn ping(&self) -> Result<(), Error> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        on_pool!(self, read, |pool, Db| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
         Ok(())
     }
 
     /// True when an artifact with this digest is indexed.
     pub async fn contains(&self, digest: &Digest) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT 1 FROM artifacts WHERE digest = ?")
-            .bind(digest.to_hex())
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.is_some())
+        let found = on_pool!(self, read, |pool, Db| {
+            QueryBuilder::<Db>::new("SELECT 1 FROM artifacts WHERE digest = ")
+                .push_bind(digest.to_hex())
+                .build()
+                .fetch_optional(pool)
+                .await?
+                .is_some()
+        });
+        Ok(found)
     }
 
     /// Indexes a new artifact and its variants in one transaction.
     /// Returns false (and changes nothing) when the digest was already indexed.
     pub async fn insert(&self, artifact: &NewArtifact) -> Result<bool, Error> {
-        let mut tx = self.write.begin().await?;
         let digest = artifact.digest.to_hex();
-        let inserted = sqlx::query(
-            "INSERT INTO artifacts (digest, size, signature, key_id, verified, created_ns, log_index) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
-        )
-        .bind(&digest)
-        .bind(i64::try_from(artifact.size).unwrap_or(i64::MAX))
-        .bind(&artifact.signature)
-        .bind(&artifact.key_id)
-        .bind(artifact.key_id.is_some())
-        .bind(artifact.created_ns)
-        .bind(artifact.log_index.map(|i| i as i64))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(false);
-        }
-        for (position, d) in artifact.descriptors.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO variants (digest, position, plugin_kind, export_name, file_type, \
-                 architecture, plugin_version, name, version, description, created_ns) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        on_pool!(self, write, |pool, Db| {
+            let mut tx = pool.begin().await?;
+            let inserted = QueryBuilder::<Db>::new(
+                "INSERT INTO artifacts (digest, size, signature, key_id, verified, created_ns, \
+                 log_index) ",
             )
-            .bind(&digest)
-            .bind(position as i64)
-            .bind(d.plugin_kind.as_str())
-            .bind(&d.export_name)
-            .bind(d.file_type.as_str())
-            .bind(d.architecture.to_key())
-            .bind(d.plugin_version)
-            .bind(&d.name)
-            .bind(&d.version)
-            .bind(&d.description)
-            .bind(artifact.created_ns)
+            .push_values([artifact], |mut b, a| {
+                b.push_bind(digest.clone())
+                    .push_bind(as_i64(a.size))
+                    .push_bind(a.signature.clone())
+                    .push_bind(a.key_id.clone())
+                    .push_bind(a.key_id.is_some())
+                    .push_bind(a.created_ns)
+                    .push_bind(a.log_index.map(as_i64));
+            })
+            .push(" ON CONFLICT (digest) DO NOTHING")
+            .build()
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(false);
+            }
+            let rows = artifact.descriptors.iter().enumerate();
+            QueryBuilder::<Db>::new(
+                "INSERT INTO variants (digest, position, plugin_kind, export_name, file_type, \
+                 architecture, plugin_version, name, version, description, created_ns) ",
+            )
+            .push_values(rows, |mut b, (position, d)| {
+                b.push_bind(digest.clone())
+                    .push_bind(position as i64)
+                    .push_bind(d.plugin_kind.as_str())
+                    .push_bind(d.export_name.clone())
+                    .push_bind(d.file_type.as_str())
+                    .push_bind(d.architecture.to_key())
+                    .push_bind(d.plugin_version)
+                    .push_bind(d.name.clone())
+                    .push_bind(d.version.clone())
+                    .push_bind(d.description.clone())
+                    .push_bind(artifact.created_ns);
+            })
+            .build()
             .execute(&mut *tx)
             .await?;
-        }
-        for name in distinct_names(&artifact.descriptors) {
-            refresh_plugin(&mut tx, name).await?;
-        }
-        tx.commit().await?;
+            for name in distinct_names(&artifact.descriptors) {
+                refresh_plugin!(tx, Db, name);
+            }
+            tx.commit().await?;
+        });
         Ok(true)
     }
 
     /// Removes an artifact and its variants. Returns false when it was not indexed.
     pub async fn remove(&self, digest: &Digest) -> Result<bool, Error> {
-        let mut tx = self.write.begin().await?;
         let digest = digest.to_hex();
-        let names: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT name FROM variants WHERE digest = ?")
-                .bind(&digest)
-                .fetch_all(&mut *tx)
+        let removed = on_pool!(self, write, |pool, Db| {
+            let mut tx = pool.begin().await?;
+            let names: Vec<String> =
+                QueryBuilder::<Db>::new("SELECT DISTINCT name FROM variants WHERE digest = ")
+                    .push_bind(digest.clone())
+                    .build_query_scalar()
+                    .fetch_all(&mut *tx)
+                    .await?;
+            QueryBuilder::<Db>::new("DELETE FROM variants WHERE digest = ")
+                .push_bind(digest.clone())
+                .build()
+                .execute(&mut *tx)
                 .await?;
-        sqlx::query("DELETE FROM variants WHERE digest = ?")
-            .bind(&digest)
-            .execute(&mut *tx)
-            .await?;
-        let removed = sqlx::query("DELETE FROM artifacts WHERE digest = ?")
-            .bind(&digest)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        for name in &names {
-            refresh_plugin(&mut tx, name).await?;
-        }
-        tx.commit().await?;
+            let removed = QueryBuilder::<Db>::new("DELETE FROM artifacts WHERE digest = ")
+                .push_bind(digest.clone())
+                .build()
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            for name in &names {
+                refresh_plugin!(tx, Db, name);
+            }
+            tx.commit().await?;
+            removed
+        });
         Ok(removed > 0)
     }
 
     /// Every plugin name with its description, sorted by name (byte order).
     pub async fn plugins(&self) -> Result<Vec<PluginSummary>, Error> {
-        let rows = sqlx::query("SELECT name, description FROM plugins ORDER BY name")
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PluginSummary {
-                    name: r.try_get(0)?,
-                    description: r.try_get(1)?,
+        on_pool!(self, read, |pool, Db| {
+            // COLLATE "C": byte order on PostgreSQL too, whatever the database's locale.
+            let order = if matches!(self.backend, Backend::Postgres(_)) {
+                " ORDER BY name COLLATE \"C\""
+            } else {
+                " ORDER BY name"
+            };
+            let rows = QueryBuilder::<Db>::new("SELECT name, description FROM plugins")
+                .push(order)
+                .build()
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(PluginSummary {
+                        name: r.try_get(0)?,
+                        description: r.try_get(1)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// Variants of `name` matching `query`, ABI descending then newest first; `skip` and
     /// `limit` apply after filtering.
     pub async fn find(&self, name: &str, query: &FindQuery) -> Result<Vec<PluginVariant>, Error> {
-        let mut sql = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {VARIANT_COLUMNS} FROM variants v JOIN artifacts a ON a.digest = v.digest \
-             WHERE v.name = "
-        ));
-        sql.push_bind(name);
-        if let Some(version) = &query.version {
-            sql.push(" AND (v.version = ").push_bind(version.clone());
-            // A version that could be a digest prefix also matches by digest.
-            if version.len() <= 64 && version.bytes().all(|b| b.is_ascii_hexdigit()) {
-                sql.push(" OR substr(v.digest, 1, ")
-                    .push_bind(version.len() as i64)
-                    .push(") = ")
-                    .push_bind(version.clone());
+        // No stored name or version holds a NUL (they come from C strings), and PostgreSQL
+        // text cannot even carry one: such a query matches nothing.
+        if name.contains('\0') || query.version.as_deref().is_some_and(|v| v.contains('\0')) {
+            return Ok(Vec::new());
+        }
+        on_pool!(self, read, |pool, Db| {
+            let mut sql = QueryBuilder::<Db>::new(format!(
+                "SELECT {VARIANT_COLUMNS} FROM variants v JOIN artifacts a ON a.digest = v.digest \
+                 WHERE v.name = "
+            ));
+            sql.push_bind(name.to_owned());
+            if let Some(version) = &query.version {
+                sql.push(" AND (v.version = ").push_bind(version.clone());
+                // A version that could be a digest prefix also matches by digest.
+                if version.len() <= 64 && version.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    sql.push(" OR substr(v.digest, 1, ")
+                        .push_bind(version.len() as i32)
+                        .push(") = ")
+                        .push_bind(version.clone());
+                }
+                sql.push(")");
             }
-            sql.push(")");
-        }
-        if let Some(abi) = query.memflow_plugin_version {
-            sql.push(" AND v.plugin_version = ").push_bind(abi);
-        }
-        if let Some(file_type) = query.file_type {
-            sql.push(" AND v.file_type = ")
-                .push_bind(file_type.as_str());
-        }
-        if let Some(arch) = query.architecture {
-            sql.push(" AND v.architecture = ").push_bind(arch.to_key());
-        }
-        if let Some(digest) = &query.digest {
-            sql.push(" AND v.digest = ").push_bind(digest.to_hex());
-        }
-        if let Some(prefix) = &query.digest_short {
-            sql.push(" AND substr(v.digest, 1, ")
-                .push_bind(prefix.as_str().len() as i64)
-                .push(") = ")
-                .push_bind(prefix.as_str().to_owned());
-        }
-        sql.push(" ORDER BY v.plugin_version DESC, v.created_ns DESC, v.id DESC LIMIT ")
-            .push_bind(i64::from(query.limit))
-            .push(" OFFSET ")
-            .push_bind(i64::from(query.skip));
-        let rows = sql.build().fetch_all(&self.read).await?;
-        rows.iter().map(variant_from_row).collect()
+            if let Some(abi) = query.memflow_plugin_version {
+                sql.push(" AND v.plugin_version = ").push_bind(abi);
+            }
+            if let Some(file_type) = query.file_type {
+                sql.push(" AND v.file_type = ")
+                    .push_bind(file_type.as_str());
+            }
+            if let Some(arch) = query.architecture {
+                sql.push(" AND v.architecture = ").push_bind(arch.to_key());
+            }
+            if let Some(digest) = &query.digest {
+                sql.push(" AND v.digest = ").push_bind(digest.to_hex());
+            }
+            if let Some(prefix) = &query.digest_short {
+                sql.push(" AND substr(v.digest, 1, ")
+                    .push_bind(prefix.as_str().len() as i32)
+                    .push(") = ")
+                    .push_bind(prefix.as_str().to_owned());
+            }
+            sql.push(" ORDER BY v.plugin_version DESC, v.created_ns DESC, v.id DESC LIMIT ")
+                .push_bind(i64::from(query.limit))
+                .push(" OFFSET ")
+                .push_bind(i64::from(query.skip));
+            let rows = sql.build().fetch_all(pool).await?;
+            rows.iter().map(|r| variant_from_row!(r)).collect()
+        })
     }
 
     /// The artifact's metadata with every descriptor, if indexed.
     pub async fn metadata(&self, digest: &Digest) -> Result<Option<PluginMetadata>, Error> {
-        let sql = format!(
-            "SELECT {VARIANT_COLUMNS}, a.size FROM artifacts a \
-             JOIN variants v ON v.digest = a.digest WHERE a.digest = ? ORDER BY v.position"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(digest.to_hex())
-            .fetch_all(&self.read)
+        on_pool!(self, read, |pool, Db| {
+            let rows = QueryBuilder::<Db>::new(format!(
+                "SELECT {VARIANT_COLUMNS}, a.size FROM artifacts a \
+                 JOIN variants v ON v.digest = a.digest WHERE a.digest = "
+            ))
+            .push_bind(digest.to_hex())
+            .push(" ORDER BY v.position")
+            .build()
+            .fetch_all(pool)
             .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let head = variant_from_row(first)?;
-        let size: i64 = first.try_get(14)?;
-        let descriptors = rows
-            .iter()
-            .map(|r| variant_from_row(r).map(|v| v.descriptor))
-            .collect::<Result<_, _>>()?;
-        Ok(Some(PluginMetadata {
-            digest: head.digest,
-            signature: head.signature,
-            created_at: head.created_at,
-            descriptors,
-            size: u64::try_from(size).unwrap_or(0),
-            key_id: head.key_id,
-            verified: head.verified,
-            log_index: head.log_index,
-        }))
+            let Some(first) = rows.first() else {
+                return Ok(None);
+            };
+            let head = variant_from_row!(first)?;
+            let size: i64 = first.try_get(14)?;
+            let descriptors = rows
+                .iter()
+                .map(|r| variant_from_row!(r).map(|v| v.descriptor))
+                .collect::<Result<_, _>>()?;
+            Ok(Some(PluginMetadata {
+                digest: head.digest,
+                signature: head.signature,
+                created_at: head.created_at,
+                descriptors,
+                size: u64::try_from(size).unwrap_or(0),
+                key_id: head.key_id,
+                verified: head.verified,
+                log_index: head.log_index,
+            }))
+        })
     }
 
     /// Size of an indexed artifact, if indexed.
     pub async fn size(&self, digest: &Digest) -> Result<Option<u64>, Error> {
-        let size: Option<i64> = sqlx::query_scalar("SELECT size FROM artifacts WHERE digest = ?")
-            .bind(digest.to_hex())
-            .fetch_optional(&self.read)
-            .await?;
+        let size: Option<i64> = on_pool!(self, read, |pool, Db| {
+            QueryBuilder::<Db>::new("SELECT size FROM artifacts WHERE digest = ")
+                .push_bind(digest.to_hex())
+                .build_query_scalar()
+                .fetch_optional(pool)
+                .await?
+        });
         Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
     }
-}
 
-impl Index {
     /// Log entries below this index are reflected in the index.
     pub async fn log_applied(&self) -> Result<u64, Error> {
-        let applied: i64 = sqlx::query_scalar("SELECT applied FROM log_state WHERE id = 1")
-            .fetch_one(&self.read)
-            .await?;
+        let applied: i64 = on_pool!(self, read, |pool, Db| {
+            sqlx::query_scalar("SELECT applied FROM log_state WHERE id = 1")
+                .fetch_one(pool)
+                .await?
+        });
         Ok(u64::try_from(applied).unwrap_or(0))
     }
 
     /// Records that every log entry below `applied` is reflected (never moves backwards).
     pub async fn set_log_applied(&self, applied: u64) -> Result<(), Error> {
-        sqlx::query("UPDATE log_state SET applied = MAX(applied, ?) WHERE id = 1")
-            .bind(i64::try_from(applied).unwrap_or(i64::MAX))
-            .execute(&self.write)
-            .await?;
+        on_pool!(self, write, |pool, Db| {
+            QueryBuilder::<Db>::new("UPDATE log_state SET applied = ")
+                .push_bind(as_i64(applied))
+                .push(" WHERE id = 1 AND applied < ")
+                .push_bind(as_i64(applied))
+                .build()
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
@@ -264,109 +472,61 @@ impl Index {
     pub async fn insert_scan(&self, scan: &ScanSummary, created_ns: i64) -> Result<bool, Error> {
         let roots =
             serde_json::to_string(&scan.roots).map_err(|e| Error::Internal(e.to_string()))?;
-        let inserted = sqlx::query(
-            "INSERT INTO scans (digest, host, roots, entries, errors, started, finished, size, \
-             signature, key_id, created_ns, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (digest) DO NOTHING",
-        )
-        .bind(&scan.digest)
-        .bind(&scan.host)
-        .bind(roots)
-        .bind(i64::try_from(scan.entries).unwrap_or(i64::MAX))
-        .bind(i64::try_from(scan.errors).unwrap_or(i64::MAX))
-        .bind(&scan.started)
-        .bind(&scan.finished)
-        .bind(i64::try_from(scan.size).unwrap_or(i64::MAX))
-        .bind(&scan.signature)
-        .bind(&scan.key_id)
-        .bind(created_ns)
-        .bind(scan.log_index.map(|i| i as i64))
-        .execute(&self.write)
-        .await?
-        .rows_affected();
+        let inserted = on_pool!(self, write, |pool, Db| {
+            QueryBuilder::<Db>::new(format!("INSERT INTO scans ({SCAN_COLUMNS}) "))
+                .push_values([scan], |mut b, s| {
+                    b.push_bind(s.digest.clone())
+                        .push_bind(s.host.clone())
+                        .push_bind(roots.clone())
+                        .push_bind(as_i64(s.entries))
+                        .push_bind(as_i64(s.errors))
+                        .push_bind(s.started.clone())
+                        .push_bind(s.finished.clone())
+                        .push_bind(as_i64(s.size))
+                        .push_bind(s.signature.clone())
+                        .push_bind(s.key_id.clone())
+                        .push_bind(created_ns)
+                        .push_bind(s.log_index.map(as_i64));
+                })
+                .push(" ON CONFLICT (digest) DO NOTHING")
+                .build()
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
         Ok(inserted > 0)
     }
 
     /// Scans of a host (all hosts when `None`), newest first.
     pub async fn scans(&self, host: Option<&str>, limit: u32) -> Result<Vec<ScanSummary>, Error> {
-        let mut sql = QueryBuilder::<Sqlite>::new(
-            "SELECT digest, host, roots, entries, errors, started, finished, size, signature, \
-             key_id, created_ns, log_index FROM scans",
-        );
-        if let Some(host) = host {
-            sql.push(" WHERE host = ").push_bind(host.to_owned());
+        if host.is_some_and(|h| h.contains('\0')) {
+            return Ok(Vec::new());
         }
-        sql.push(" ORDER BY created_ns DESC, digest LIMIT ")
-            .push_bind(i64::from(limit));
-        let rows = sql.build().fetch_all(&self.read).await?;
-        rows.iter().map(scan_from_row).collect()
+        on_pool!(self, read, |pool, Db| {
+            let mut sql = QueryBuilder::<Db>::new(format!("SELECT {SCAN_COLUMNS} FROM scans"));
+            if let Some(host) = host {
+                sql.push(" WHERE host = ").push_bind(host.to_owned());
+            }
+            sql.push(" ORDER BY created_ns DESC, digest LIMIT ")
+                .push_bind(i64::from(limit));
+            let rows = sql.build().fetch_all(pool).await?;
+            rows.iter().map(|r| scan_from_row!(r)).collect()
+        })
     }
 
     /// One stored scan's summary.
     pub async fn scan(&self, digest: &Digest) -> Result<Option<ScanSummary>, Error> {
-        let row = sqlx::query(
-            "SELECT digest, host, roots, entries, errors, started, finished, size, signature, \
-             key_id, created_ns, log_index FROM scans WHERE digest = ?",
-        )
-        .bind(digest.to_hex())
-        .fetch_optional(&self.read)
-        .await?;
-        row.as_ref().map(scan_from_row).transpose()
-    }
-}
-
-fn scan_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ScanSummary, Error> {
-    let roots: String = row.try_get(2)?;
-    let count = |i: usize| -> Result<u64, Error> {
-        Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
-    };
-    Ok(ScanSummary {
-        digest: row.try_get(0)?,
-        host: row.try_get(1)?,
-        roots: serde_json::from_str(&roots)
-            .map_err(|e| Error::Corrupt(format!("scan roots: {e}")))?,
-        entries: count(3)?,
-        errors: count(4)?,
-        started: row.try_get(5)?,
-        finished: row.try_get(6)?,
-        size: count(7)?,
-        signature: row.try_get(8)?,
-        key_id: row.try_get(9)?,
-        created_at: time_of(row.try_get(10)?),
-        log_index: row
-            .try_get::<Option<i64>, _>(11)?
-            .and_then(|i| u64::try_from(i).ok()),
-    })
-}
-
-/// Recomputes the `plugins` row of `name` from its remaining variants.
-async fn refresh_plugin(tx: &mut sqlx::Transaction<'_, Sqlite>, name: &str) -> Result<(), Error> {
-    let description: Option<String> = sqlx::query_scalar(
-        "SELECT description FROM variants WHERE name = ? \
-         ORDER BY plugin_version DESC, created_ns DESC, id DESC LIMIT 1",
-    )
-    .bind(name)
-    .fetch_optional(&mut **tx)
-    .await?;
-    match description {
-        Some(description) => {
-            sqlx::query(
-                "INSERT INTO plugins (name, description) VALUES (?, ?) \
-                 ON CONFLICT (name) DO UPDATE SET description = excluded.description",
-            )
-            .bind(name)
-            .bind(description)
-            .execute(&mut **tx)
+        on_pool!(self, read, |pool, Db| {
+            let row = QueryBuilder::<Db>::new(format!(
+                "SELECT {SCAN_COLUMNS} FROM scans WHERE digest = "
+            ))
+            .push_bind(digest.to_hex())
+            .build()
+            .fetch_optional(pool)
             .await?;
-        }
-        None => {
-            sqlx::query("DELETE FROM plugins WHERE name = ?")
-                .bind(name)
-                .execute(&mut **tx)
-                .await?;
-        }
+            row.as_ref().map(|r| scan_from_row!(r)).transpose()
+        })
     }
-    Ok(())
 }
 
 fn distinct_names(descriptors: &[Descriptor]) -> Vec<&str> {
@@ -374,32 +534,4 @@ fn distinct_names(descriptors: &[Descriptor]) -> Vec<&str> {
     names.sort_unstable();
     names.dedup();
     names
-}
-
-fn variant_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PluginVariant, Error> {
-    let corrupt = |what: &str, value: &str| Error::Corrupt(format!("{what} {value:?}"));
-    let kind: String = row.try_get(5)?;
-    let file_type: String = row.try_get(7)?;
-    let arch: String = row.try_get(8)?;
-    let key_id: Option<String> = row.try_get(3)?;
-    let log_index: Option<i64> = row.try_get(13)?;
-    Ok(PluginVariant {
-        log_index: log_index.and_then(|i| u64::try_from(i).ok()),
-        digest: row.try_get(0)?,
-        signature: row.try_get(1)?,
-        created_at: time_of(row.try_get(2)?),
-        verified: row.try_get(4)?,
-        key_id,
-        descriptor: Descriptor {
-            plugin_kind: PluginKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
-            export_name: row.try_get(6)?,
-            file_type: FileType::parse(&file_type)
-                .ok_or_else(|| corrupt("file type", &file_type))?,
-            architecture: Architecture::from_key(&arch).ok_or_else(|| corrupt("arch", &arch))?,
-            plugin_version: row.try_get(9)?,
-            name: row.try_get(10)?,
-            version: row.try_get(11)?,
-            description: row.try_get(12)?,
-        },
-    })
 }

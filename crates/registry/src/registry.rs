@@ -41,6 +41,9 @@ pub struct RegistryConfig {
     pub log_key: Option<PathBuf>,
     /// Log origin (and key name); default `<hostname>/log`.
     pub log_origin: Option<String>,
+    /// PostgreSQL URL of the index (`postgres://…`); `None` keeps the embedded SQLite index
+    /// in the data directory.
+    pub database: Option<String>,
     /// A signed trust policy: its signer keys verify uploads, and every descriptor's name
     /// and version must pass it (deny list first). Replaces `public_keys`' role.
     pub trust: Option<PathBuf>,
@@ -55,6 +58,7 @@ impl RegistryConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             log_key: None,
             log_origin: None,
+            database: None,
             trust: None,
         }
     }
@@ -133,7 +137,10 @@ impl Registry {
             .transpose()?;
         let blobs = BlobStore::local(&config.data_dir)?;
         clear_dir(&blobs.staging_dir())?;
-        let index = Index::open_sqlite(&config.data_dir.join("index.db")).await?;
+        let index = match &config.database {
+            Some(url) => Index::open_postgres(url).await?,
+            None => Index::open_sqlite(&config.data_dir.join("index.db")).await?,
+        };
         let (signer, log_key_created) =
             keyfile::load_or_generate(&config.log_key_path(), &config.origin())?;
         let log_dir = config.data_dir.join("log");
@@ -327,6 +334,11 @@ impl Registry {
             .sequencing
             .observe(started.elapsed().as_secs_f64());
         Ok(appended)
+    }
+
+    /// The index engine: `sqlite` or `postgres`.
+    pub fn index_engine(&self) -> &'static str {
+        self.index.engine()
     }
 
     /// The registry's own metrics.

@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub log_key: Option<PathBuf>,
     /// Log origin (default `<hostname>/log`).
     pub log_origin: Option<String>,
+    /// PostgreSQL URL of the index; `None` uses SQLite in the data directory.
+    pub database: Option<String>,
     /// Signed trust policy uploads must pass (its signer keys verify signatures).
     pub trust: Option<PathBuf>,
 }
@@ -39,6 +41,7 @@ impl ServerConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             log_key: None,
             log_origin: None,
+            database: None,
             trust: None,
         }
     }

@@ -47,6 +47,7 @@ impl Server {
             log_key: config.log_key.clone(),
             log_origin: config.log_origin.clone(),
             trust: config.trust.clone(),
+            database: config.database.clone(),
         })
         .await?;
         let (token, token_source) = match config.token {

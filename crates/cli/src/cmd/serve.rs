@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Transparency-log origin, also the key name [env: CAIRN_LOG_ORIGIN] [default: HOSTNAME/log]
     #[arg(long)]
     log_origin: Option<String>,
+    /// PostgreSQL URL for the index (`postgres://user@host/db`) instead of the embedded
+    /// SQLite file [env: CAIRN_DATABASE]
+    #[arg(long)]
+    database: Option<String>,
     /// Signed trust policy (`cairn trust`): its signer keys verify uploads, and each
     /// plugin's name and version must pass it, deny list first [env: CAIRN_TRUST]
     #[arg(long)]
@@ -85,6 +89,7 @@ impl ServeArgs {
             .log_key
             .or_else(|| env(&["CAIRN_LOG_KEY"]).map(PathBuf::from));
         config.log_origin = self.log_origin.or_else(|| env(&["CAIRN_LOG_ORIGIN"]));
+        config.database = self.database.or_else(|| env(&["CAIRN_DATABASE"]));
         config.trust = self
             .trust
             .or_else(|| env(&["CAIRN_TRUST"]).map(PathBuf::from));
@@ -133,7 +138,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Start-up facts for the operator, on stderr. The token is printed only when generated.
 fn announce(server: &Server, data: &std::path::Path) {
     let keys = server.state().registry.keys();
-    eprintln!("cairn: data directory {}", data.display());
+    eprintln!(
+        "cairn: data directory {} (index: {})",
+        data.display(),
+        server.state().registry.index_engine()
+    );
     match server.token_source() {
         TokenSource::Generated(text) => {
             eprintln!(

@@ -6,6 +6,7 @@ mod compat;
 mod files;
 mod log;
 mod ops;
+mod pg;
 mod queries;
 mod trust;
 mod uploads;

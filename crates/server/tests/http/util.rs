@@ -94,6 +94,9 @@ impl TestApp {
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
         config.token = BearerToken::new(TOKEN);
         config.public_keys = vec![fixtures().join("test-keys/fixture-test-pub-key.pem")];
+        if crate::pg::wanted() {
+            config.database = Some(crate::pg::database_url().await);
+        }
         tweak(&mut config);
         let mut app = TestApp {
             _dir: dir,
