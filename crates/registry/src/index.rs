@@ -60,6 +60,20 @@ macro_rules! on_pool {
     }};
 }
 
+/// The PostgreSQL notification channel of index changes.
+const CHANGES: &str = "cairn_index_changed";
+
+/// Inside a write transaction on PostgreSQL: tell the other instances at commit.
+macro_rules! notify_change {
+    ($index:expr, $tx:expr) => {
+        if matches!($index.backend, Backend::Postgres(_)) {
+            sqlx::query(&format!("NOTIFY {CHANGES}"))
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
 /// Columns of a variant joined with its artifact, in the order `variant_from_row!` reads them.
 const VARIANT_COLUMNS: &str = "v.digest, a.signature, a.created_ns, a.key_id, a.verified, \
      v.plugin_kind, v.export_name, v.file_type, v.architecture, v.plugin_version, v.name, \
@@ -204,6 +218,47 @@ impl Index {
         })
     }
 
+    /// Calls `on_change` whenever another connection commits a change to the index
+    /// (PostgreSQL LISTEN/NOTIFY; every write transaction notifies). SQLite has one writer,
+    /// this process, so there is nothing to watch.
+    pub fn watch(&self, on_change: impl Fn() + Send + 'static) -> Result<(), Error> {
+        let Backend::Postgres(pool) = &self.backend else {
+            return Ok(());
+        };
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "index change listener: cannot connect");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if let Err(e) = listener.listen(CHANGES).await {
+                    tracing::warn!(error = %e, "index change listener: LISTEN failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+                // Changes may have been missed while (re)connecting.
+                on_change();
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(_)) => on_change(),
+                        // The connection dropped: changes may be lost, so assume one.
+                        Ok(None) => on_change(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "index change listener failed");
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// Which engine: `sqlite` or `postgres`.
     pub fn engine(&self) -> &'static str {
         match self.backend {
@@ -284,6 +339,7 @@ impl Index {
             for name in distinct_names(&artifact.descriptors) {
                 refresh_plugin!(tx, Db, name);
             }
+            notify_change!(self, tx);
             tx.commit().await?;
         });
         Ok(true)
@@ -314,6 +370,7 @@ impl Index {
             for name in &names {
                 refresh_plugin!(tx, Db, name);
             }
+            notify_change!(self, tx);
             tx.commit().await?;
             removed
         });

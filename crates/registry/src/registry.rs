@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -111,7 +112,7 @@ pub struct Registry {
     locks: DigestLocks,
     max_upload_bytes: u64,
     /// Bumped after every committed index change, so readers can cache answers safely.
-    generation: AtomicU64,
+    generation: Arc<AtomicU64>,
     /// The transparency log every publication and deletion goes through.
     log: LogHandle,
     /// Attestation documents, content-addressed (`sha256/ab/<digest>`).
@@ -158,13 +159,19 @@ impl Registry {
             metrics: RegistryMetrics::default(),
             locks: DigestLocks::new(),
             max_upload_bytes: config.max_upload_bytes,
-            generation: AtomicU64::new(0),
+            generation: Arc::new(AtomicU64::new(0)),
             watermark: Mutex::new(Watermark::starting_at(log.size())),
             attestations: DirStore::open(&config.data_dir.join("attestations"))?,
             log,
             log_key_created,
         };
         registry.replay().await?;
+        // Other instances sharing the database write too: their commits invalidate this
+        // instance's cached answers as well.
+        let generation = registry.generation.clone();
+        registry.index.watch(move || {
+            generation.fetch_add(1, Ordering::AcqRel);
+        })?;
         Ok(registry)
     }
 

@@ -4,6 +4,7 @@
 mod attest;
 mod compat;
 mod files;
+mod instances;
 mod log;
 mod ops;
 mod pg;
