@@ -42,7 +42,7 @@ pub use audit::{MemoryScan, scan_process};
 pub use buffer::{Bytes, BytesMut, LockedBuffer};
 pub use enclave::Enclave;
 pub use error::Error;
-pub use pem::{MAX_PEM, PemSecret, decode_pem, encode_pem, read_pem_file};
+pub use pem::{MAX_PEM, PemSecret, decode_pem, encode_pem, read_pem_file, write_secret_file};
 pub use process::{
     catch_interrupt, catch_signal, disable_core_dumps, purge, safe_exit, scrub_stack,
 };

@@ -4,6 +4,8 @@
 //! `read_to_string` leaves a base64 copy in the ordinary heap. These functions read the file
 //! into a [`LockedBuffer`] and decode the base64 from there into another one.
 
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use pem_rfc7468::LineEnding;
@@ -59,4 +61,19 @@ pub fn encode_pem(label: &str, der: &[u8]) -> Result<LockedBuffer, Error> {
         return Err(Error::Pem("encoded length changed".into()));
     }
     Ok(text)
+}
+
+/// Writes a secret (a private key's PEM) to `path`: mode 0600 from creation, synced, then
+/// renamed into place, so no reader ever sees a partial or world-readable key.
+pub fn write_secret_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }

@@ -177,14 +177,30 @@ impl PublicKey {
 
     /// Reads a public key file; a private key file gives its public half.
     pub fn from_file(path: &Path) -> Result<Self, Error> {
+        Self::from_file_with(path, None)
+    }
+
+    /// As [`PublicKey::from_file`], with the passphrase of an encrypted private key file.
+    ///
+    /// Only the first line is read to tell the kinds apart, so a private key never passes
+    /// through ordinary memory: it is read by [`PrivateKey::from_pem_file`], in guarded memory.
+    pub fn from_file_with(path: &Path, passphrase: Option<&[u8]>) -> Result<Self, Error> {
         let origin = format!("key {}", path.display());
-        let head = std::fs::read(path).map_err(|e| key_error(&origin, e))?;
-        let text = String::from_utf8_lossy(&head);
-        if text.contains("PRIVATE KEY-----") {
-            drop(text);
-            drop(head);
-            return Ok(PrivateKey::from_pem_file(path, None)?.public().clone());
+        let mut first = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(std::io::Read::take(
+                std::fs::File::open(path).map_err(|e| key_error(&origin, e))?,
+                64,
+            )),
+            &mut first,
+        )
+        .map_err(|e| key_error(&origin, e))?;
+        if first.contains("PRIVATE KEY-----") {
+            return Ok(PrivateKey::from_pem_file(path, passphrase)?
+                .public()
+                .clone());
         }
+        let text = std::fs::read_to_string(path).map_err(|e| key_error(&origin, e))?;
         Self::from_pem(&text, &origin)
     }
 

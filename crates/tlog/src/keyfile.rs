@@ -3,8 +3,6 @@
 //! The file is read straight into guarded memory (`cairn-secmem`), decoded there, and the
 //! seed sealed in an enclave: no copy of the key, in any encoding, reaches the ordinary heap.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use cairn_secmem::LockedBuffer;
@@ -71,18 +69,7 @@ fn write_key(path: &Path, seed: &LockedBuffer) -> Result<(), Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| key_error(path, e))?;
     }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| key_error(path, e))?;
-    f.write_all(&pem.bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| key_error(path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| key_error(path, e))
+    cairn_secmem::write_secret_file(path, &pem.bytes()).map_err(|e| key_error(path, e))
 }
 
 /// Reads an existing log key (no generation).

@@ -2,7 +2,6 @@
 //! in the formats openssl and memflow-registry use.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -176,7 +175,8 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
     let passphrase = args.passphrase.read()?;
     let key = PrivateKey::generate(args.algo)?;
     let pem = key.to_pem(passphrase.as_ref().map(|p| p.bytes()).as_deref())?;
-    write_private(&args.out, &pem.bytes())?;
+    cairn_secmem::write_secret_file(&args.out, &pem.bytes())
+        .with_context(|| format!("writing {}", args.out.display()))?;
     std::fs::write(&pub_out, key.public().to_pem())
         .with_context(|| format!("writing {}", pub_out.display()))?;
     if args.openpgp {
@@ -204,34 +204,12 @@ fn user_id_or_default(user_id: Option<&str>, key: &PrivateKey) -> String {
     )
 }
 
-/// Writes a private key file: mode 0600 from creation, synced, renamed into place.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
-}
-
 /// Reads the public key of a public or private key file.
 fn public_of(path: &Path, passphrase: &PassphraseArgs) -> anyhow::Result<PublicKey> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if String::from_utf8_lossy(&text).contains("PRIVATE KEY-----") {
-        drop(text);
-        let pass = passphrase.read()?;
-        let key = PrivateKey::from_pem_file(path, pass.as_ref().map(|p| p.bytes()).as_deref())?;
-        return Ok(key.public().clone());
-    }
-    Ok(PublicKey::from_pem(
-        &String::from_utf8_lossy(&text),
-        &format!("key {}", path.display()),
+    let pass = passphrase.read()?;
+    Ok(PublicKey::from_file_with(
+        path,
+        pass.as_ref().map(|p| p.bytes()).as_deref(),
     )?)
 }
 
