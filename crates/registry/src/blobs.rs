@@ -4,6 +4,12 @@
 //! uploads in flight. With the local filesystem backend an upload is committed by a rename
 //! inside one filesystem, followed by an fsync of the directories it touched, so a committed
 //! blob is whole and durable and a crashed upload never leaves a partial blob.
+//!
+//! With a shared object store (S3) uploads still stage in a local directory, where they are
+//! hashed and analysed; committing sends the file to the bucket. A small blob is one PUT with
+//! `If-None-Match: *`; a large one goes up as a multipart upload under `staging/` and is then
+//! copied into place only if no blob of that name exists. Either way a blob appears whole or
+//! not at all, and an instance never replaces a blob another one wrote.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -13,7 +19,7 @@ use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{GetOptions, GetRange, ObjectStore};
+use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, WriteMultipart};
 
 use crate::digest::Digest;
 use crate::error::Error;
@@ -38,12 +44,20 @@ impl std::fmt::Debug for BlobRead {
     }
 }
 
+/// Largest blob sent in one PUT; larger ones use a multipart upload.
+const SINGLE_PUT_MAX: u64 = 8 * 1024 * 1024;
+/// Part size of multipart uploads, and the read size that feeds them.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
 /// The blob store.
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
-    /// Root directory of the local backend, for the fsyncs `object_store` does not do.
-    root: PathBuf,
+    /// Root directory of the local backend, for the fsyncs `object_store` does not do;
+    /// `None` for a shared object store.
+    root: Option<PathBuf>,
+    /// Local directory uploads are received into.
+    staging: PathBuf,
 }
 
 impl BlobStore {
@@ -54,13 +68,48 @@ impl BlobStore {
         let store = LocalFileSystem::new_with_prefix(root)?;
         Ok(BlobStore {
             store: Arc::new(store),
-            root: root.to_path_buf(),
+            root: Some(root.to_path_buf()),
+            staging: root.join("staging"),
         })
     }
 
-    /// Directory that staging files are written to (same filesystem as the blobs).
+    /// A store in a shared object store, with uploads received into the local `staging`
+    /// directory (created if missing).
+    pub fn remote(store: Arc<dyn ObjectStore>, staging: &Path) -> Result<Self, Error> {
+        std::fs::create_dir_all(staging)?;
+        Ok(BlobStore {
+            store,
+            root: None,
+            staging: staging.to_path_buf(),
+        })
+    }
+
+    /// The object store underneath.
+    pub fn objects(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// Directory that staging files are written to (same filesystem as local blobs).
     pub fn staging_dir(&self) -> PathBuf {
-        self.root.join("staging")
+        self.staging.clone()
+    }
+
+    /// Whether uploads can be taken: a write and a delete in the local staging directory
+    /// and, with a shared object store, in the bucket (readiness).
+    pub async fn probe(&self) -> bool {
+        let name = format!(".ready-probe-{}", hex::encode(rand::random::<[u8; 8]>()));
+        let local = self.staging.join(&name);
+        let staging = tokio::fs::write(&local, b"ok").await.is_ok()
+            && tokio::fs::remove_file(&local).await.is_ok();
+        if !staging || self.root.is_some() {
+            return staging;
+        }
+        let path = StorePath::from(format!("staging/{name}"));
+        self.store
+            .put(&path, PutPayload::from_static(b"ok"))
+            .await
+            .is_ok()
+            && self.store.delete(&path).await.is_ok()
     }
 
     fn blob_path(digest: &Digest) -> StorePath {
@@ -70,6 +119,9 @@ impl BlobStore {
 
     /// Moves a staged upload into place under its digest and makes it durable.
     pub async fn commit(&self, staged: Staged) -> Result<(), Error> {
+        let Some(root) = &self.root else {
+            return self.upload(staged).await;
+        };
         let digest = staged.digest();
         let name = staged.file_name().to_owned();
         let from = StorePath::from(format!("staging/{name}"));
@@ -78,12 +130,55 @@ impl BlobStore {
         staged.committed();
         let hex = digest.to_hex();
         let dirs = [
-            self.root.join("blobs/sha256").join(&hex[..2]),
-            self.root.join("blobs/sha256"),
+            root.join("blobs/sha256").join(&hex[..2]),
+            root.join("blobs/sha256"),
         ];
         tokio::task::spawn_blocking(move || dirs.iter().try_for_each(|d| sync_dir(d)))
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
+        Ok(())
+    }
+
+    /// Sends a staged upload to the shared object store (the staging file goes when `staged`
+    /// drops).
+    async fn upload(&self, staged: Staged) -> Result<(), Error> {
+        let to = Self::blob_path(&staged.digest());
+        if staged.size() <= SINGLE_PUT_MAX {
+            let bytes = tokio::fs::read(staged.path()).await?;
+            crate::objects::put_once(&*self.store, &to, Bytes::from(bytes)).await?;
+            return Ok(());
+        }
+        let name = staged.file_name().to_owned();
+        let part = StorePath::from(format!("staging/{name}"));
+        let result = self.upload_parts(staged.path(), &part).await;
+        let result = match result {
+            Ok(()) => match self.store.copy_if_not_exists(&part, &to).await {
+                // Same name, same digest: another instance stored these very bytes.
+                Ok(()) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(e),
+        };
+        let _ = self.store.delete(&part).await;
+        result
+    }
+
+    /// A multipart upload of a local file, a part at a time (memory stays at a few parts).
+    async fn upload_parts(&self, file: &Path, to: &StorePath) -> Result<(), Error> {
+        use tokio::io::AsyncReadExt;
+        let upload = self.store.put_multipart(to).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut file = tokio::fs::File::open(file).await?;
+        let mut buf = vec![0u8; PART_SIZE];
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            writer.wait_for_capacity(2).await?;
+            writer.write(&buf[..n]);
+        }
+        writer.finish().await?;
         Ok(())
     }
 

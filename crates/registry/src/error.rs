@@ -52,6 +52,10 @@ pub enum Error {
     /// The index holds a value this version cannot read.
     #[error("index database holds an unreadable value: {0}")]
     Corrupt(String),
+    /// The configuration names something unusable (an object store URL, a log key that
+    /// differs from the one the shared log is signed with).
+    #[error("configuration error: {0}")]
+    Config(String),
     /// A background task died (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),

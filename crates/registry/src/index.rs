@@ -60,6 +60,23 @@ macro_rules! on_pool {
     }};
 }
 
+/// What a logged entry changes in the index: applied in the transaction that sequences the
+/// entry, so the index and the shared log never disagree, whatever crashes.
+#[derive(Debug)]
+pub enum Change<'a> {
+    /// A publication (its `log_index` is set to the entry's index).
+    Insert(&'a NewArtifact),
+    /// A deletion.
+    Remove(&'a Digest),
+    /// A stored scan, with its upload time.
+    Scan(&'a ScanSummary, i64),
+    /// Nothing in the index (attestations).
+    Nothing,
+}
+
+/// The PostgreSQL notification channel of entries sequenced into the shared log.
+pub(crate) const LOG_SEQUENCED: &str = "cairn_log_sequenced";
+
 /// The PostgreSQL notification channel of index changes.
 const CHANGES: &str = "cairn_index_changed";
 
@@ -179,6 +196,122 @@ macro_rules! refresh_plugin {
     }};
 }
 
+/// Inserts an artifact's rows inside `$tx`; evaluates to false when the digest was
+/// already indexed (nothing written).
+macro_rules! insert_rows {
+    ($tx:expr, $db:ty, $artifact:expr) => {{
+        let artifact: &NewArtifact = $artifact;
+        let digest = artifact.digest.to_hex();
+        let inserted = QueryBuilder::<$db>::new(
+            "INSERT INTO artifacts (digest, size, signature, key_id, verified, created_ns, \
+                 log_index) ",
+        )
+        .push_values([artifact], |mut b, a| {
+            b.push_bind(digest.clone())
+                .push_bind(as_i64(a.size))
+                .push_bind(a.signature.clone())
+                .push_bind(a.key_id.clone())
+                .push_bind(a.key_id.is_some())
+                .push_bind(a.created_ns)
+                .push_bind(a.log_index.map(as_i64));
+        })
+        .push(" ON CONFLICT (digest) DO NOTHING")
+        .build()
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            false
+        } else {
+            let rows = artifact.descriptors.iter().enumerate();
+            QueryBuilder::<$db>::new(
+                "INSERT INTO variants (digest, position, plugin_kind, export_name, file_type, \
+                 architecture, plugin_version, name, version, description, created_ns) ",
+            )
+            .push_values(rows, |mut b, (position, d)| {
+                b.push_bind(digest.clone())
+                    .push_bind(position as i64)
+                    .push_bind(d.plugin_kind.as_str())
+                    .push_bind(d.export_name.clone())
+                    .push_bind(d.file_type.as_str())
+                    .push_bind(d.architecture.to_key())
+                    .push_bind(d.plugin_version)
+                    .push_bind(d.name.clone())
+                    .push_bind(d.version.clone())
+                    .push_bind(d.description.clone())
+                    .push_bind(artifact.created_ns);
+            })
+            .build()
+            .execute(&mut *$tx)
+            .await?;
+            for name in distinct_names(&artifact.descriptors) {
+                refresh_plugin!($tx, $db, name);
+            }
+            true
+        }
+    }};
+}
+
+/// Removes an artifact's rows inside `$tx`; evaluates to whether it was indexed.
+macro_rules! remove_rows {
+    ($tx:expr, $db:ty, $digest:expr) => {{
+        let digest: &Digest = $digest;
+        let digest = digest.to_hex();
+        let names: Vec<String> =
+            QueryBuilder::<$db>::new("SELECT DISTINCT name FROM variants WHERE digest = ")
+                .push_bind(digest.clone())
+                .build_query_scalar()
+                .fetch_all(&mut *$tx)
+                .await?;
+        QueryBuilder::<$db>::new("DELETE FROM variants WHERE digest = ")
+            .push_bind(digest.clone())
+            .build()
+            .execute(&mut *$tx)
+            .await?;
+        let removed = QueryBuilder::<$db>::new("DELETE FROM artifacts WHERE digest = ")
+            .push_bind(digest.clone())
+            .build()
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        for name in &names {
+            refresh_plugin!($tx, $db, name);
+        }
+        removed > 0
+    }};
+}
+
+/// Inserts a scan's row inside `$tx`; evaluates to false when it was recorded before.
+macro_rules! scan_rows {
+    ($tx:expr, $db:ty, $scan:expr, $created_ns:expr) => {{
+        let scan: &ScanSummary = $scan;
+        let created_ns: i64 = $created_ns;
+        let roots =
+            serde_json::to_string(&scan.roots).map_err(|e| Error::Internal(e.to_string()))?;
+        QueryBuilder::<$db>::new(format!("INSERT INTO scans ({SCAN_COLUMNS}) "))
+            .push_values([scan], |mut b, s| {
+                b.push_bind(s.digest.clone())
+                    .push_bind(s.host.clone())
+                    .push_bind(roots.clone())
+                    .push_bind(as_i64(s.entries))
+                    .push_bind(as_i64(s.errors))
+                    .push_bind(s.started.clone())
+                    .push_bind(s.finished.clone())
+                    .push_bind(as_i64(s.size))
+                    .push_bind(s.signature.clone())
+                    .push_bind(s.key_id.clone())
+                    .push_bind(created_ns)
+                    .push_bind(s.log_index.map(as_i64));
+            })
+            .push(" ON CONFLICT (digest) DO NOTHING")
+            .build()
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+            > 0
+    }};
+}
+
 impl Index {
     /// Opens (creating if missing) the SQLite index at `path` and applies migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Self, Error> {
@@ -259,6 +392,64 @@ impl Index {
         Ok(())
     }
 
+    /// The PostgreSQL pool, when the index is there (the shared log lives beside it).
+    pub(crate) fn postgres(&self) -> Option<&PgPool> {
+        match &self.backend {
+            Backend::Postgres(pool) => Some(pool),
+            Backend::Sqlite { .. } => None,
+        }
+    }
+
+    /// Sequences `entry` into the shared log (PostgreSQL) and applies `change` in the same
+    /// transaction. Returns the entry's index, or `None` when the change did not apply (the
+    /// artifact or scan already indexed, the artifact to delete absent): then nothing is
+    /// logged.
+    pub async fn sequence(&self, entry: &[u8], change: Change<'_>) -> Result<Option<u64>, Error> {
+        type Db = sqlx::Postgres;
+        let Some(pool) = self.postgres() else {
+            return Err(Error::Internal(
+                "the shared log needs the PostgreSQL index".into(),
+            ));
+        };
+        let mut tx = pool.begin().await?;
+        // The row lock orders sequencing transactions: indexes are handed out gap-free.
+        let index: i64 = sqlx::query_scalar("SELECT next FROM log_seq WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?;
+        let applied = match change {
+            Change::Insert(artifact) => {
+                let mut artifact = artifact.clone();
+                artifact.log_index = u64::try_from(index).ok();
+                insert_rows!(tx, Db, &artifact)
+            }
+            Change::Remove(digest) => remove_rows!(tx, Db, digest),
+            Change::Scan(scan, created_ns) => {
+                let mut scan = scan.clone();
+                scan.log_index = u64::try_from(index).ok();
+                scan_rows!(tx, Db, &scan, created_ns)
+            }
+            Change::Nothing => true,
+        };
+        if !applied {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        sqlx::query("INSERT INTO log_entries (idx, data) VALUES ($1, $2)")
+            .bind(index)
+            .bind(entry)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE log_seq SET next = next + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!("NOTIFY {LOG_SEQUENCED}"))
+            .execute(&mut *tx)
+            .await?;
+        notify_change!(self, tx);
+        tx.commit().await?;
+        Ok(u64::try_from(index).ok())
+    }
+
     /// Which engine: `sqlite` or `postgres`.
     pub fn engine(&self) -> &'static str {
         match self.backend {
@@ -291,53 +482,10 @@ impl Index {
     /// Indexes a new artifact and its variants in one transaction.
     /// Returns false (and changes nothing) when the digest was already indexed.
     pub async fn insert(&self, artifact: &NewArtifact) -> Result<bool, Error> {
-        let digest = artifact.digest.to_hex();
         on_pool!(self, write, |pool, Db| {
             let mut tx = pool.begin().await?;
-            let inserted = QueryBuilder::<Db>::new(
-                "INSERT INTO artifacts (digest, size, signature, key_id, verified, created_ns, \
-                 log_index) ",
-            )
-            .push_values([artifact], |mut b, a| {
-                b.push_bind(digest.clone())
-                    .push_bind(as_i64(a.size))
-                    .push_bind(a.signature.clone())
-                    .push_bind(a.key_id.clone())
-                    .push_bind(a.key_id.is_some())
-                    .push_bind(a.created_ns)
-                    .push_bind(a.log_index.map(as_i64));
-            })
-            .push(" ON CONFLICT (digest) DO NOTHING")
-            .build()
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
+            if !insert_rows!(tx, Db, artifact) {
                 return Ok(false);
-            }
-            let rows = artifact.descriptors.iter().enumerate();
-            QueryBuilder::<Db>::new(
-                "INSERT INTO variants (digest, position, plugin_kind, export_name, file_type, \
-                 architecture, plugin_version, name, version, description, created_ns) ",
-            )
-            .push_values(rows, |mut b, (position, d)| {
-                b.push_bind(digest.clone())
-                    .push_bind(position as i64)
-                    .push_bind(d.plugin_kind.as_str())
-                    .push_bind(d.export_name.clone())
-                    .push_bind(d.file_type.as_str())
-                    .push_bind(d.architecture.to_key())
-                    .push_bind(d.plugin_version)
-                    .push_bind(d.name.clone())
-                    .push_bind(d.version.clone())
-                    .push_bind(d.description.clone())
-                    .push_bind(artifact.created_ns);
-            })
-            .build()
-            .execute(&mut *tx)
-            .await?;
-            for name in distinct_names(&artifact.descriptors) {
-                refresh_plugin!(tx, Db, name);
             }
             notify_change!(self, tx);
             tx.commit().await?;
@@ -347,34 +495,14 @@ impl Index {
 
     /// Removes an artifact and its variants. Returns false when it was not indexed.
     pub async fn remove(&self, digest: &Digest) -> Result<bool, Error> {
-        let digest = digest.to_hex();
         let removed = on_pool!(self, write, |pool, Db| {
             let mut tx = pool.begin().await?;
-            let names: Vec<String> =
-                QueryBuilder::<Db>::new("SELECT DISTINCT name FROM variants WHERE digest = ")
-                    .push_bind(digest.clone())
-                    .build_query_scalar()
-                    .fetch_all(&mut *tx)
-                    .await?;
-            QueryBuilder::<Db>::new("DELETE FROM variants WHERE digest = ")
-                .push_bind(digest.clone())
-                .build()
-                .execute(&mut *tx)
-                .await?;
-            let removed = QueryBuilder::<Db>::new("DELETE FROM artifacts WHERE digest = ")
-                .push_bind(digest.clone())
-                .build()
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            for name in &names {
-                refresh_plugin!(tx, Db, name);
-            }
+            let removed = remove_rows!(tx, Db, digest);
             notify_change!(self, tx);
             tx.commit().await?;
             removed
         });
-        Ok(removed > 0)
+        Ok(removed)
     }
 
     /// Every plugin name with its description, sorted by name (byte order).
@@ -527,31 +655,13 @@ impl Index {
 
     /// Records a stored scan; false when that digest was recorded before.
     pub async fn insert_scan(&self, scan: &ScanSummary, created_ns: i64) -> Result<bool, Error> {
-        let roots =
-            serde_json::to_string(&scan.roots).map_err(|e| Error::Internal(e.to_string()))?;
         let inserted = on_pool!(self, write, |pool, Db| {
-            QueryBuilder::<Db>::new(format!("INSERT INTO scans ({SCAN_COLUMNS}) "))
-                .push_values([scan], |mut b, s| {
-                    b.push_bind(s.digest.clone())
-                        .push_bind(s.host.clone())
-                        .push_bind(roots.clone())
-                        .push_bind(as_i64(s.entries))
-                        .push_bind(as_i64(s.errors))
-                        .push_bind(s.started.clone())
-                        .push_bind(s.finished.clone())
-                        .push_bind(as_i64(s.size))
-                        .push_bind(s.signature.clone())
-                        .push_bind(s.key_id.clone())
-                        .push_bind(created_ns)
-                        .push_bind(s.log_index.map(as_i64));
-                })
-                .push(" ON CONFLICT (digest) DO NOTHING")
-                .build()
-                .execute(pool)
-                .await?
-                .rows_affected()
+            let mut tx = pool.begin().await?;
+            let inserted = scan_rows!(tx, Db, scan, created_ns);
+            tx.commit().await?;
+            inserted
         });
-        Ok(inserted > 0)
+        Ok(inserted)
     }
 
     /// Scans of a host (all hosts when `None`), newest first.

@@ -34,15 +34,17 @@ mod locks;
 mod log_entry;
 mod metrics;
 mod model;
+pub mod objects;
 mod registry;
 mod scans;
+mod shared_log;
 mod staging;
 
 pub use blobs::{BlobRead, BlobStore};
 pub use cairn_sign::{SignatureCheck, SignatureDefect, TrustedKey, TrustedKeys};
 pub use digest::{Digest, DigestPrefix};
 pub use error::Error;
-pub use index::Index;
+pub use index::{Change, Index};
 pub use log_entry::LogEntry;
 pub use metrics::{Readiness, RegistryMetrics};
 pub use model::{

@@ -1,31 +1,110 @@
 //! Per-digest mutual exclusion between uploads and deletes of the same artifact.
 //!
-//! Without it, an upload could rename its blob into place just before a concurrent delete
-//! removes the blob, then index rows pointing at nothing.
+//! Without it, an upload could put its blob into place just before a concurrent delete
+//! removes the blob, then index rows pointing at nothing. Within a process striped mutexes
+//! do it; instances sharing a PostgreSQL database also take an advisory lock on the digest,
+//! so the exclusion holds across machines.
 
-use tokio::sync::{Mutex, MutexGuard};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgPool, Postgres};
+use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
 
 use crate::digest::Digest;
+use crate::error::Error;
 
 const STRIPES: usize = 64;
+/// First key of the two-key advisory locks on digests ("cair"); the log leader's lock is a
+/// one-key lock, a separate key space.
+const DIGEST_LOCK_CLASS: i32 = 0x6361_6972;
+
+/// Shared locks held at once by one process. Each holds a database connection for its
+/// length, and the work under it needs another: half the pool, so holders never starve the
+/// work they wait for.
+const SHARED_HOLDERS: usize = 8;
 
 /// Striped locks keyed by digest.
 #[derive(Debug)]
 pub(crate) struct DigestLocks {
     stripes: Vec<Mutex<()>>,
+    holders: Semaphore,
+}
+
+/// Exclusive use of a digest until dropped.
+#[derive(Debug)]
+pub(crate) struct DigestGuard<'a> {
+    _local: MutexGuard<'a, ()>,
+    shared: Option<PoolConnection<Postgres>>,
+    _permit: Option<SemaphorePermit<'a>>,
 }
 
 impl DigestLocks {
     pub(crate) fn new() -> Self {
         DigestLocks {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            holders: Semaphore::new(SHARED_HOLDERS),
         }
     }
 
-    /// Waits for exclusive use of `digest`.
-    pub(crate) async fn lock(&self, digest: &Digest) -> MutexGuard<'_, ()> {
-        self.stripes[usize::from(digest.as_bytes()[0]) % STRIPES]
+    /// Waits for exclusive use of `digest` in this process and, with `shared`, across every
+    /// instance on that database.
+    pub(crate) async fn lock(
+        &self,
+        digest: &Digest,
+        shared: Option<&PgPool>,
+    ) -> Result<DigestGuard<'_>, Error> {
+        let local = self.stripes[usize::from(digest.as_bytes()[0]) % STRIPES]
             .lock()
-            .await
+            .await;
+        let (shared, permit) = match shared {
+            None => (None, None),
+            Some(pool) => {
+                let permit = self
+                    .holders
+                    .acquire()
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let mut conn = pool.acquire().await?;
+                let key = i32::from_be_bytes([
+                    digest.as_bytes()[0],
+                    digest.as_bytes()[1],
+                    digest.as_bytes()[2],
+                    digest.as_bytes()[3],
+                ]);
+                sqlx::query("SELECT pg_advisory_lock($1, $2)")
+                    .bind(DIGEST_LOCK_CLASS)
+                    .bind(key)
+                    .execute(&mut *conn)
+                    .await?;
+                (Some(conn), Some(permit))
+            }
+        };
+        Ok(DigestGuard {
+            _local: local,
+            shared,
+            _permit: permit,
+        })
+    }
+}
+
+impl Drop for DigestGuard<'_> {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.shared.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to unlock on: closing the session releases its locks.
+            drop(conn.detach());
+            return;
+        };
+        runtime.spawn(async move {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock_all()")
+                .execute(&mut *conn)
+                .await
+                .is_ok();
+            if !unlocked {
+                // Never hand a connection that may still hold the lock back to the pool.
+                drop(conn.detach());
+            }
+        });
     }
 }

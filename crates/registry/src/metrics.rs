@@ -1,6 +1,7 @@
 //! What the registry measures about itself, for the server's `/metrics`.
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 /// Registry-side metrics; cheap to clone (shared counters).
@@ -10,6 +11,8 @@ pub struct RegistryMetrics {
     pub sequencing: Histogram,
     /// Upload bytes received (accepted or not).
     pub upload_bytes: Counter,
+    /// 1 while this instance integrates the shared log, else 0.
+    pub leader: Gauge,
 }
 
 impl Default for RegistryMetrics {
@@ -18,6 +21,7 @@ impl Default for RegistryMetrics {
             // 1 ms to ~16 s.
             sequencing: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             upload_bytes: Counter::default(),
+            leader: Gauge::default(),
         }
     }
 }
@@ -31,6 +35,9 @@ pub struct Readiness {
     pub store: bool,
     /// The log writer takes submissions.
     pub log: bool,
+    /// Whether this instance integrates the log: always with the embedded log, the holder
+    /// of the leader lock with a shared one. Informational: a follower is ready too.
+    pub log_leader: bool,
 }
 
 impl Readiness {

@@ -28,6 +28,10 @@ pub struct ServerConfig {
     pub database: Option<String>,
     /// Signed trust policy uploads must pass (its signer keys verify signatures).
     pub trust: Option<PathBuf>,
+    /// Shared object store (`s3://bucket/prefix`); `None` keeps objects in the data directory.
+    pub object_store: Option<String>,
+    /// Endpoint of a non-AWS S3-compatible store.
+    pub s3_endpoint: Option<String>,
 }
 
 impl ServerConfig {
@@ -43,6 +47,8 @@ impl ServerConfig {
             log_origin: None,
             database: None,
             trust: None,
+            object_store: None,
+            s3_endpoint: None,
         }
     }
 }

@@ -48,6 +48,8 @@ impl Server {
             log_origin: config.log_origin.clone(),
             trust: config.trust.clone(),
             database: config.database.clone(),
+            object_store: config.object_store.clone(),
+            s3_endpoint: config.s3_endpoint.clone(),
         })
         .await?;
         let (token, token_source) = match config.token {

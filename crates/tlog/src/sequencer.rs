@@ -5,15 +5,20 @@
 //! submitter of the batch with its index and that checkpoint. While a batch is being written
 //! new submissions accumulate, so batches grow with load (group commit) and an entry never
 //! waits for a timer: at light load it is published as soon as the disk allows.
+//!
+//! A handle can also follow a log that another process writes ([`LogHandle::follow`]): it
+//! is told of each new checkpoint, checks its signature, extends its tree from the stored
+//! tiles and checks the root before it serves anything the checkpoint covers.
 
 use std::sync::{Arc, RwLock};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::checkpoint::Checkpoint;
 use crate::error::Error;
 use crate::merkle::{self, Hash, MemoryTree};
-use crate::note::NoteVerifier;
-use crate::store::DirStore;
+use crate::note::{Note, NoteVerifier};
+use crate::store::TileStore;
 use crate::tile::{self, TILE_WIDTH, TilePath};
 use crate::writer::LogWriter;
 
@@ -42,10 +47,13 @@ struct Published {
 /// A running log: append entries, read what is published, make proofs.
 #[derive(Clone)]
 pub struct LogHandle {
-    queue: mpsc::Sender<Submission>,
+    /// The local writer thread; `None` when following a log written elsewhere.
+    queue: Option<mpsc::Sender<Submission>>,
     tree: Arc<RwLock<MemoryTree>>,
     published: Arc<RwLock<Published>>,
-    store: DirStore,
+    /// The published size, for waiters.
+    size_changes: Arc<watch::Sender<u64>>,
+    store: Arc<dyn TileStore>,
     verifier: NoteVerifier,
 }
 
@@ -66,7 +74,8 @@ impl LogHandle {
         let verifier = writer.verifier();
         let store = writer.store().clone();
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
-        let state = published.clone();
+        let size_changes = Arc::new(watch::Sender::new(writer.size()));
+        let state = (published.clone(), size_changes.clone());
         std::thread::Builder::new()
             .name("cairn-sequencer".into())
             .spawn(move || run(writer, rx, state, batch_max_size.max(1)))
@@ -75,22 +84,116 @@ impl LogHandle {
                 reason: format!("cannot start its thread: {e}"),
             })?;
         Ok(LogHandle {
-            queue,
+            queue: Some(queue),
             tree,
             published,
+            size_changes,
             store,
             verifier,
         })
     }
 
-    /// Submissions waiting for the writer.
-    pub fn queue_depth(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
+    /// A handle on a log another process writes, starting at its published `checkpoint`
+    /// (whose tiles must be in `store`). [`LogHandle::observe`] moves it forward.
+    pub fn follow(
+        store: Arc<dyn TileStore>,
+        verifier: NoteVerifier,
+        checkpoint: &str,
+    ) -> Result<Self, Error> {
+        let handle = LogHandle {
+            queue: None,
+            tree: Arc::default(),
+            published: Arc::new(RwLock::new(Published {
+                checkpoint: "".into(),
+                size: 0,
+            })),
+            size_changes: Arc::new(watch::Sender::new(0)),
+            store,
+            verifier,
+        };
+        handle.observe(checkpoint)?;
+        Ok(handle)
     }
 
-    /// Whether the writer thread still takes submissions.
+    /// Takes a newer checkpoint of a followed log: checks its signature and origin, extends
+    /// the tree from the stored tiles and checks the root, then publishes it here. An older
+    /// or equal size changes nothing. Blocking (reads tiles).
+    pub fn observe(&self, checkpoint: &str) -> Result<bool, Error> {
+        let note = Note::parse(checkpoint.as_bytes())?;
+        note.verify(std::slice::from_ref(&self.verifier))?;
+        let cp = Checkpoint::parse(note.text())?;
+        if cp.origin != self.verifier.name() {
+            return Err(Error::Note(format!(
+                "checkpoint origin {:?} is not this log's {:?}",
+                cp.origin,
+                self.verifier.name()
+            )));
+        }
+        let current = self.size();
+        if cp.size < current || (cp.size == current && current > 0) {
+            return Ok(false);
+        }
+        // Tiles are read before the lock is taken; readers only ever ask for sizes up to the
+        // published one, so leaves pushed beyond it are invisible until the root checks.
+        let leaves = crate::writer::leaf_hashes(&*self.store, current, cp.size)?;
+        let checked = {
+            let mut tree = self.tree.write().map_err(|_| poisoned_state())?;
+            for h in leaves {
+                tree.push(h);
+            }
+            let checked = crate::writer::check_root(&tree, &cp);
+            if checked.is_err() {
+                // Start again from the published state: the pushed leaves are not the log's.
+                let mut fresh = MemoryTree::default();
+                for h in crate::writer::leaf_hashes(&*self.store, 0, current)? {
+                    fresh.push(h);
+                }
+                *tree = fresh;
+            }
+            checked
+        };
+        checked?;
+        self.publish(checkpoint.into(), cp.size);
+        Ok(true)
+    }
+
+    fn publish(&self, checkpoint: Arc<str>, size: u64) {
+        if let Ok(mut p) = self.published.write() {
+            *p = Published { checkpoint, size };
+        }
+        self.size_changes.send_replace(size);
+    }
+
+    /// Waits until a published checkpoint covers `index`, at most `timeout`.
+    pub async fn covering(
+        &self,
+        index: u64,
+        timeout: std::time::Duration,
+    ) -> Result<Appended, Error> {
+        let mut sizes = self.size_changes.subscribe();
+        let waited = tokio::time::timeout(timeout, sizes.wait_for(|size| *size > index)).await;
+        match waited {
+            Ok(Ok(_)) => Ok(Appended {
+                index,
+                checkpoint: self.checkpoint(),
+            }),
+            Ok(Err(_)) => Err(Error::Note("the log has stopped".into())),
+            Err(_) => Err(Error::Note(format!(
+                "no checkpoint covered entry {index} within {timeout:?}"
+            ))),
+        }
+    }
+
+    /// Submissions waiting for the local writer.
+    pub fn queue_depth(&self) -> usize {
+        self.queue
+            .as_ref()
+            .map_or(0, |q| q.max_capacity() - q.capacity())
+    }
+
+    /// Whether the local writer thread still takes submissions (a follower: always).
     pub fn is_running(&self) -> bool {
-        !self.queue.is_closed()
+        self.queue.as_ref().is_none_or(|q| !q.is_closed())
     }
 
     /// Appends an entry and waits until a published checkpoint covers it.
@@ -102,7 +205,12 @@ impl LogHandle {
             });
         }
         let (reply, answer) = oneshot::channel();
-        self.queue
+        let Some(queue) = &self.queue else {
+            return Err(Error::Note(
+                "this log is written elsewhere: entries are sequenced through its database".into(),
+            ));
+        };
+        queue
             .send(Submission { entry, reply })
             .await
             .map_err(|_| Error::Note("the log writer has stopped".into()))?;
@@ -217,10 +325,17 @@ impl LogHandle {
     }
 }
 
+fn poisoned_state() -> Error {
+    Error::Malformed {
+        what: "log state",
+        reason: "a thread panicked holding the tree".into(),
+    }
+}
+
 fn run(
     mut writer: LogWriter,
     mut rx: mpsc::Receiver<Submission>,
-    published: Arc<RwLock<Published>>,
+    (published, size_changes): (Arc<RwLock<Published>>, Arc<watch::Sender<u64>>),
     max: usize,
 ) {
     while let Some(first) = rx.blocking_recv() {
@@ -244,6 +359,7 @@ fn run(
                         size: writer.size(),
                     };
                 }
+                size_changes.send_replace(writer.size());
                 for (i, s) in batch.into_iter().enumerate() {
                     let _ = s.reply.send(Ok(Appended {
                         index: done.first_index + i as u64,

@@ -1,4 +1,5 @@
-//! A C2SP tlog-tiles directory: `checkpoint`, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>…`.
+//! Where a log's objects live: the [`TileStore`] trait, and [`DirStore`], a C2SP tlog-tiles
+//! directory (`checkpoint`, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>…`).
 //!
 //! Every write goes to a temporary file that is fsynced, renamed into place, and followed by
 //! an fsync of its directory: after `write` returns the object is whole and durable, and a
@@ -8,7 +9,38 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Where a log's objects live.
+/// Storage of a log's objects by C2SP path.
+///
+/// Blocking on purpose: the log writer runs on its own thread and readers call it from
+/// blocking tasks. An object, once written, must be whole: a reader never sees a torn write.
+pub trait TileStore: Send + Sync + std::fmt::Debug {
+    /// Reads an object; `None` when absent.
+    fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>>;
+    /// Writes an object atomically and durably, replacing any previous version.
+    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+impl<T: TileStore + ?Sized> TileStore for std::sync::Arc<T> {
+    fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
+        (**self).read(rel)
+    }
+
+    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
+        (**self).write(rel, bytes)
+    }
+}
+
+impl TileStore for DirStore {
+    fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
+        DirStore::read(self, rel)
+    }
+
+    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
+        DirStore::write(self, rel, bytes)
+    }
+}
+
+/// A log directory on the local filesystem.
 #[derive(Clone, Debug)]
 pub struct DirStore {
     root: PathBuf,

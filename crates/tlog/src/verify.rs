@@ -9,7 +9,6 @@ use crate::checkpoint::Checkpoint;
 use crate::error::Error;
 use crate::merkle::{Hash, MemoryTree, NodeSource, leaf_hash, range_root};
 use crate::note::{Note, NoteVerifier};
-use crate::store::DirStore;
 use crate::tile::{self, TILE_HEIGHT, TILE_WIDTH, TileKind};
 
 /// Reads log objects by their C2SP path (`checkpoint`, `tile/0/000`, …).
@@ -18,7 +17,7 @@ pub trait Fetcher {
     fn fetch(&self, path: &str) -> Result<Option<Vec<u8>>, Error>;
 }
 
-impl Fetcher for DirStore {
+impl<T: crate::store::TileStore + ?Sized> Fetcher for T {
     fn fetch(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
         self.read(path).map_err(|e| Error::Malformed {
             what: "log storage",

@@ -19,7 +19,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::Error;
 use crate::merkle::{Hash, MemoryTree, NodeSource, leaf_hash};
 use crate::note::{Note, NoteSigner};
-use crate::store::DirStore;
+use crate::store::TileStore;
 use crate::tile::{self, TILE_HEIGHT, TILE_WIDTH, TileKind, TilePath};
 
 /// Default batch size: entries integrated per checkpoint at most.
@@ -36,11 +36,11 @@ pub struct Committed {
     pub checkpoint: String,
 }
 
-/// The writing side of a log stored in a [`DirStore`].
+/// The writing side of a log stored in a [`TileStore`].
 #[derive(Debug)]
 pub struct LogWriter {
-    store: DirStore,
-    signer: NoteSigner,
+    store: Arc<dyn TileStore>,
+    signer: Arc<NoteSigner>,
     origin: String,
     /// Shared with readers: nodes below the published size never change, so proofs can be
     /// made under a read lock while a batch is being written.
@@ -59,7 +59,29 @@ fn io(e: std::io::Error) -> Error {
 
 impl LogWriter {
     /// Opens the log in `store`, creating an empty one (size 0 checkpoint) if there is none.
-    pub fn open(store: DirStore, signer: NoteSigner) -> Result<Self, Error> {
+    pub fn open(store: impl TileStore + 'static, signer: NoteSigner) -> Result<Self, Error> {
+        Self::open_in(Arc::new(store), signer)
+    }
+
+    /// [`LogWriter::open`] over a shared store handle.
+    pub fn open_in(store: Arc<dyn TileStore>, signer: NoteSigner) -> Result<Self, Error> {
+        let stored = store.read("checkpoint").map_err(io)?;
+        let w = Self::resume(store, signer, stored.as_deref())?;
+        if stored.is_none() {
+            w.write_checkpoint()?;
+        }
+        Ok(w)
+    }
+
+    /// Opens the log whose published checkpoint is `checkpoint` (kept outside the store, as
+    /// a shared sequencer keeps it in its database), or an empty log when `None`. The tiles
+    /// the checkpoint covers must be in `store`; nothing is written.
+    pub fn resume(
+        store: Arc<dyn TileStore>,
+        signer: impl Into<Arc<NoteSigner>>,
+        checkpoint: Option<&[u8]>,
+    ) -> Result<Self, Error> {
+        let signer = signer.into();
         let origin = signer.verifier().name().to_owned();
         let mut w = LogWriter {
             store,
@@ -69,7 +91,7 @@ impl LogWriter {
             tail: Vec::new(),
             checkpoint: String::new(),
         };
-        match w.store.read("checkpoint").map_err(io)? {
+        match checkpoint {
             None => {
                 let empty = Checkpoint {
                     origin: w.origin.clone(),
@@ -78,13 +100,17 @@ impl LogWriter {
                     extensions: vec![],
                 };
                 w.checkpoint = w.signer.sign(&empty.to_text())?;
-                w.store
-                    .write("checkpoint", w.checkpoint.as_bytes())
-                    .map_err(io)?;
             }
-            Some(bytes) => w.reload(&bytes)?,
+            Some(bytes) => w.reload(bytes)?,
         }
         Ok(w)
+    }
+
+    /// Writes the current checkpoint to the store's `checkpoint` object.
+    pub fn write_checkpoint(&self) -> Result<(), Error> {
+        self.store
+            .write("checkpoint", self.checkpoint.as_bytes())
+            .map_err(io)
     }
 
     fn reload(&mut self, bytes: &[u8]) -> Result<(), Error> {
@@ -98,20 +124,7 @@ impl LogWriter {
             )));
         }
         let mut tree = MemoryTree::default();
-        for t in tile::tiles_for_size(cp.size) {
-            if t.kind != TileKind::Hash(0) {
-                continue;
-            }
-            let data = self.read_required(&t)?;
-            for h in tile::decode_hash_tile(&data, t.width())? {
-                tree.push(h);
-            }
-        }
-        if tree.root() != cp.root {
-            return Err(Error::Note(
-                "stored tiles do not match the published checkpoint".into(),
-            ));
-        }
+        extend_tree(&*self.store, &mut tree, &cp)?;
         let partial = cp.size % TILE_WIDTH;
         if partial > 0 {
             let t = TilePath {
@@ -132,13 +145,7 @@ impl LogWriter {
 
     /// A tile the published checkpoint covers: missing means the storage lost data.
     fn read_required(&self, t: &TilePath) -> Result<Vec<u8>, Error> {
-        self.store
-            .read(&t.to_string())
-            .map_err(io)?
-            .ok_or_else(|| Error::Malformed {
-                what: "log storage",
-                reason: format!("{t} is missing"),
-            })
+        read_required(&*self.store, t)
     }
 
     /// Entries in the log.
@@ -169,7 +176,7 @@ impl LogWriter {
     }
 
     /// The store the log is written to.
-    pub fn store(&self) -> &DirStore {
+    pub fn store(&self) -> &Arc<dyn TileStore> {
         &self.store
     }
 
@@ -183,11 +190,27 @@ impl LogWriter {
     /// On any failure the in-memory state is rebuilt from what was published, so a failed
     /// batch is discarded as a crash would discard it.
     pub fn append(&mut self, entries: &[Vec<u8>]) -> Result<Committed, Error> {
-        let result = self.write_batch(entries).and_then(|()| self.publish());
+        let result = self
+            .write_batch(entries)
+            .and_then(|()| self.sign())
+            .and_then(|c| self.write_checkpoint().map(|()| c));
         if result.is_err() {
             self.tail.clear();
             let published = self.checkpoint.clone();
             self.reload(published.as_bytes())?;
+        }
+        result
+    }
+
+    /// Integrates a batch, writes its tiles and signs a checkpoint for it, without writing
+    /// the checkpoint: the caller publishes it (a shared sequencer, by a compare-and-swap in
+    /// its database). On failure the state is rebuilt from the last signed checkpoint.
+    pub fn prepare(&mut self, entries: &[Vec<u8>]) -> Result<Committed, Error> {
+        let previous = self.checkpoint.clone();
+        let result = self.write_batch(entries).and_then(|()| self.sign());
+        if result.is_err() {
+            self.tail.clear();
+            self.reload(previous.as_bytes())?;
         }
         result
     }
@@ -264,7 +287,7 @@ impl LogWriter {
     }
 
     /// Step 2: sign a checkpoint for the current tree, if consistent with the last one.
-    fn publish(&mut self) -> Result<Committed, Error> {
+    fn sign(&mut self) -> Result<Committed, Error> {
         let previous = Checkpoint::parse(Note::parse(self.checkpoint.as_bytes())?.text())?;
         // Never sign a tree that does not extend the published one.
         let (prefix_root, root) = {
@@ -285,11 +308,7 @@ impl LogWriter {
             root,
             extensions: vec![],
         };
-        let signed = self.signer.sign(&cp.to_text())?;
-        self.store
-            .write("checkpoint", signed.as_bytes())
-            .map_err(io)?;
-        self.checkpoint = signed;
+        self.checkpoint = self.signer.sign(&cp.to_text())?;
         Ok(Committed {
             first_index: previous.size,
             checkpoint: self.checkpoint.clone(),
@@ -302,6 +321,61 @@ impl LogWriter {
     pub fn write_unpublished(&mut self, entries: &[Vec<u8>]) -> Result<(), Error> {
         self.write_batch(entries)
     }
+}
+
+/// A tile a checkpoint covers: missing means the storage lost data.
+fn read_required(store: &dyn TileStore, t: &TilePath) -> Result<Vec<u8>, Error> {
+    store
+        .read(&t.to_string())
+        .map_err(io)?
+        .ok_or_else(|| Error::Malformed {
+            what: "log storage",
+            reason: format!("{t} is missing"),
+        })
+}
+
+/// Leaf hashes `from..to` of the log, from the level-0 tiles in `store` (tiles of a tree of
+/// size `to`).
+pub(crate) fn leaf_hashes(store: &dyn TileStore, from: u64, to: u64) -> Result<Vec<Hash>, Error> {
+    let mut out = Vec::with_capacity(usize::try_from(to.saturating_sub(from)).unwrap_or(0));
+    let mut at = from;
+    while at < to {
+        let index = at / TILE_WIDTH;
+        let width = (to - index * TILE_WIDTH).min(TILE_WIDTH);
+        let t = TilePath {
+            kind: TileKind::Hash(0),
+            index,
+            partial: (width < TILE_WIDTH).then_some(width as u8),
+        };
+        let hashes = tile::decode_hash_tile(&read_required(store, &t)?, width)?;
+        out.extend(hashes.into_iter().skip((at % TILE_WIDTH) as usize));
+        at = index * TILE_WIDTH + width;
+    }
+    Ok(out)
+}
+
+/// Extends `tree` (a prefix of the log) to the checkpoint's size from the level-0 tiles in
+/// `store`, and checks the root. On a mismatch `tree` holds extra leaves: callers discard
+/// or rebuild it.
+pub(crate) fn extend_tree(
+    store: &dyn TileStore,
+    tree: &mut MemoryTree,
+    cp: &Checkpoint,
+) -> Result<(), Error> {
+    for h in leaf_hashes(store, tree.size(), cp.size)? {
+        tree.push(h);
+    }
+    check_root(tree, cp)
+}
+
+/// The tree's root must be the checkpoint's.
+pub(crate) fn check_root(tree: &MemoryTree, cp: &Checkpoint) -> Result<(), Error> {
+    if tree.size() != cp.size || tree.root() != cp.root {
+        return Err(Error::Note(
+            "stored tiles do not match the published checkpoint".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn poisoned() -> Error {

@@ -45,6 +45,15 @@ pub struct ServeArgs {
     /// plugin's name and version must pass it, deny list first [env: CAIRN_TRUST]
     #[arg(long)]
     trust: Option<PathBuf>,
+    /// S3-compatible bucket for blobs, attestations and log tiles (`s3://bucket/prefix`),
+    /// shared by every instance; credentials and region from the usual AWS_* variables
+    /// [env: CAIRN_OBJECT_STORE] [default: files in the data directory]
+    #[arg(long)]
+    object_store: Option<String>,
+    /// Endpoint of a non-AWS S3-compatible store (`http://127.0.0.1:9000`)
+    /// [env: CAIRN_S3_ENDPOINT, AWS_ENDPOINT_URL]
+    #[arg(long)]
+    s3_endpoint: Option<String>,
 }
 
 /// The first of the named environment variables that is set and not empty.
@@ -90,6 +99,10 @@ impl ServeArgs {
             .or_else(|| env(&["CAIRN_LOG_KEY"]).map(PathBuf::from));
         config.log_origin = self.log_origin.or_else(|| env(&["CAIRN_LOG_ORIGIN"]));
         config.database = self.database.or_else(|| env(&["CAIRN_DATABASE"]));
+        config.object_store = self.object_store.or_else(|| env(&["CAIRN_OBJECT_STORE"]));
+        config.s3_endpoint = self
+            .s3_endpoint
+            .or_else(|| env(&["CAIRN_S3_ENDPOINT", "AWS_ENDPOINT_URL"]));
         config.trust = self
             .trust
             .or_else(|| env(&["CAIRN_TRUST"]).map(PathBuf::from));

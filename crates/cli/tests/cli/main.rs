@@ -7,6 +7,7 @@ mod keys;
 mod log;
 mod openpgp;
 mod pull;
+mod scale;
 mod scan;
 mod secrets;
 mod serve;

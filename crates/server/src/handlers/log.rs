@@ -250,7 +250,8 @@ pub async fn attestation(
 ) -> Result<Response, ApiError> {
     let doc = state
         .registry
-        .attestation(&digest)?
+        .attestation(&digest)
+        .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "attestation not found"))?;
     Ok((
         [(

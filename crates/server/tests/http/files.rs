@@ -105,7 +105,7 @@ async fn hostile_and_unknown_digests() {
     assert!(app.data_dir().join("canary").exists());
     let r = app.delete("..%2Findex.db", Some(TOKEN)).await;
     assert_eq!(r.status(), 400);
-    if !crate::pg::wanted() {
+    if !cairn_testkit::pg::wanted() {
         assert!(app.data_dir().join("index.db").exists());
     }
 }
@@ -119,17 +119,14 @@ async fn delete_removes_everything_and_survives_restart() {
     let keep = app
         .upload_ok(fixture("libmemflow_synthc.x86_64.so"), "Added")
         .await;
-    let blob = app
-        .data_dir()
-        .join(format!("blobs/sha256/{}/{multi}", &multi[..2]));
-    assert!(blob.exists());
+    assert!(app.blob_exists(&multi).await);
 
     assert_eq!(app.delete(&multi, None).await.status(), 401);
     assert_eq!(app.delete(&multi, Some("wrong")).await.status(), 401);
     let r = app.delete(&multi, Some(TOKEN)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "");
-    assert!(!blob.exists(), "blob left on disk");
+    assert!(!app.blob_exists(&multi).await, "blob left in the store");
     assert_eq!(app.get(&format!("/files/{multi}")).await.status(), 404);
     assert_eq!(
         app.get(&format!("/files/{multi}/metadata")).await.status(),

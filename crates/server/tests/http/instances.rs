@@ -1,9 +1,17 @@
-//! Two instances on one PostgreSQL index: a write through one invalidates the other's
-//! cached listings (LISTEN/NOTIFY). Always on PostgreSQL: SQLite cannot be shared.
+//! Two instances on one PostgreSQL database and one bucket: a write through one invalidates
+//! the other's cached listings (LISTEN/NOTIFY), its bytes download through the other, both
+//! serve the one shared log. Always on PostgreSQL and S3 (moto): SQLite and a data directory
+//! cannot be shared.
 
 use std::time::{Duration, Instant};
 
-use crate::util::{TestApp, padded_plugin};
+use cairn_server::ServerConfig;
+
+use crate::util::{TestApp, padded_plugin, sha256_hex};
+
+async fn checkpoint(app: &TestApp) -> String {
+    app.get("/log/checkpoint").await.text().await.unwrap()
+}
 
 async fn names(app: &TestApp) -> serde_json::Value {
     app.get_json("/plugins").await["plugins"].clone()
@@ -11,9 +19,29 @@ async fn names(app: &TestApp) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_write_through_one_instance_shows_in_the_others_listings() {
-    let url = crate::pg::database_url().await;
-    let a = TestApp::start_with(|c| c.database = Some(url.clone())).await;
-    let b = TestApp::start_with(|c| c.database = Some(url.clone())).await;
+    let url = cairn_testkit::pg::database_url().await;
+    cairn_testkit::s3::assert_credentials_in_env();
+    let bucket = cairn_testkit::s3::bucket().await;
+    let shared = |c: &mut ServerConfig| {
+        c.database = Some(url.clone());
+        c.object_store = Some(bucket.url.clone());
+        c.s3_endpoint = Some(bucket.endpoint.clone());
+    };
+    let a = TestApp::start_with(shared).await;
+    let key = a.data_dir().join("keys/log.pem");
+    let b = TestApp::start_with(|c| {
+        shared(c);
+        c.log_key = Some(key.clone());
+    })
+    .await;
+    // A third instance with a log key of its own is refused: one log, one key.
+    let mut other = ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        a.data_dir().with_file_name("other"),
+    );
+    shared(&mut other);
+    let refused = cairn_server::Server::bind(other).await.err().unwrap();
+    assert!(refused.to_string().contains("same --log-key"), "{refused}");
     // B answers (and caches) the empty listings first.
     assert_eq!(names(&b).await, serde_json::json!([]));
     assert_eq!(
@@ -36,6 +64,22 @@ async fn a_write_through_one_instance_shows_in_the_others_listings() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(names(&b).await[0]["name"], "synthc");
+    // B serves A's bytes from the shared bucket, and the same log.
+    let bytes = b
+        .get(&format!("/files/{digest}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&bytes), digest);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while checkpoint(&a).await != checkpoint(&b).await {
+        assert!(
+            Instant::now() < deadline,
+            "the instances serve different logs"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // The same upload through B is a duplicate: one index.
     b.upload_ok(padded_plugin(77), "AlreadyExists").await;
     // And a delete through A empties B's listing again.

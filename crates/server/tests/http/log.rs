@@ -144,8 +144,7 @@ async fn uploads_and_deletes_are_logged_with_verifiable_proofs() {
     );
 
     // The whole log verifies with the auditor, and the earlier checkpoint is a prefix.
-    let store = cairn_tlog::DirStore::open(&app.data_dir().join("log")).unwrap();
-    cairn_tlog::verify_log(&store, &key, Some(first_text.as_bytes())).unwrap();
+    app.verify_stored_log(&key, Some(first_text.clone())).await;
 }
 
 async fn now_text(app: &TestApp) -> String {
@@ -172,9 +171,10 @@ async fn the_index_rebuilds_from_the_log() {
     let synthc = app.get_json("/plugins/synthc?limit=50").await;
     let meta = app.get_json(&format!("/files/{kept}/metadata")).await;
     app.stop().await;
-    let mut config = cairn_registry::RegistryConfig::new(app.data_dir());
-    config.public_keys = vec![crate::util::fixtures().join("test-keys/fixture-test-pub-key.pem")];
-    let rebuilt = cairn_registry::Registry::reindex(config).await.unwrap();
+    // An embedded index rebuilt from the stored log (the data directory's, or the bucket's).
+    let rebuilt = cairn_registry::Registry::reindex(app.registry_config())
+        .await
+        .unwrap();
     assert_eq!(rebuilt.log().size(), 7);
     drop(rebuilt);
     app.launch().await;

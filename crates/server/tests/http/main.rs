@@ -7,7 +7,6 @@ mod files;
 mod instances;
 mod log;
 mod ops;
-mod pg;
 mod queries;
 mod trust;
 mod uploads;

@@ -94,8 +94,14 @@ impl TestApp {
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
         config.token = BearerToken::new(TOKEN);
         config.public_keys = vec![fixtures().join("test-keys/fixture-test-pub-key.pem")];
-        if crate::pg::wanted() {
-            config.database = Some(crate::pg::database_url().await);
+        if cairn_testkit::pg::wanted() {
+            config.database = Some(cairn_testkit::pg::database_url().await);
+        }
+        if cairn_testkit::s3::wanted() {
+            cairn_testkit::s3::assert_credentials_in_env();
+            let bucket = cairn_testkit::s3::bucket().await;
+            config.object_store = Some(bucket.url);
+            config.s3_endpoint = Some(bucket.endpoint);
         }
         tweak(&mut config);
         let mut app = TestApp {
@@ -140,6 +146,83 @@ impl TestApp {
 
     pub fn data_dir(&self) -> PathBuf {
         self.config.data_dir.clone()
+    }
+
+    /// The shared object store, when the app has one.
+    pub fn objects(&self) -> Option<std::sync::Arc<dyn object_store::ObjectStore>> {
+        let url = self.config.object_store.as_deref()?;
+        Some(cairn_registry::objects::open_s3(url, self.config.s3_endpoint.as_deref()).unwrap())
+    }
+
+    /// Whether the blob of `digest` is stored (in the data directory or the bucket).
+    pub async fn blob_exists(&self, digest: &str) -> bool {
+        let rel = format!("blobs/sha256/{}/{digest}", &digest[..2]);
+        match self.objects() {
+            None => self.data_dir().join(rel).exists(),
+            Some(store) => store.head(&rel.as_str().into()).await.is_ok(),
+        }
+    }
+
+    /// Makes the blob store refuse writes: its staging directory, or its bucket, is gone.
+    pub async fn break_store(&self) {
+        use futures::TryStreamExt as _;
+        let Some(store) = self.objects() else {
+            std::fs::remove_dir_all(self.data_dir().join("staging")).unwrap();
+            return;
+        };
+        let names: Vec<_> = store
+            .list(None)
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .unwrap();
+        for name in names {
+            store.delete(&name).await.unwrap();
+        }
+        let bucket = self.config.object_store.as_deref().unwrap();
+        let endpoint = self.config.s3_endpoint.as_deref().unwrap();
+        let r = self
+            .client
+            .delete(format!("{endpoint}/{}", bucket.trim_start_matches("s3://")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success(),
+            "deleting the bucket: {}",
+            r.status()
+        );
+    }
+
+    /// The app's registry configuration with the embedded SQLite index, for tools that
+    /// open the same data (and bucket) directly.
+    pub fn registry_config(&self) -> cairn_registry::RegistryConfig {
+        let mut config = cairn_registry::RegistryConfig::new(self.data_dir());
+        config.public_keys = self.config.public_keys.clone();
+        config.object_store = self.config.object_store.clone();
+        config.s3_endpoint = self.config.s3_endpoint.clone();
+        config
+    }
+
+    /// Audits the stored log (its tiles and `checkpoint` object), optionally against an
+    /// earlier checkpoint.
+    pub async fn verify_stored_log(&self, key: &cairn_tlog::NoteVerifier, prior: Option<String>) {
+        let key = key.clone();
+        let store: std::sync::Arc<dyn cairn_tlog::store::TileStore> = match self.objects() {
+            None => std::sync::Arc::new(
+                cairn_tlog::DirStore::open(&self.data_dir().join("log")).unwrap(),
+            ),
+            Some(objects) => std::sync::Arc::new(cairn_registry::objects::BlockingObjects::new(
+                objects,
+                "log",
+                tokio::runtime::Handle::current(),
+            )),
+        };
+        tokio::task::spawn_blocking(move || {
+            cairn_tlog::verify_log(&store, &key, prior.as_deref().map(str::as_bytes)).unwrap();
+        })
+        .await
+        .unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,18 +1,16 @@
 //! A PostgreSQL cluster of the test process's own (`initdb` + `postgres` in a temp dir, on
-//! loopback), so the HTTP suite runs against PostgreSQL when `CAIRN_TEST_DATABASE=postgres`.
+//! loopback), so a suite runs against PostgreSQL when `CAIRN_TEST_DATABASE=postgres`.
 //! Each test gets a fresh database. Missing binaries fail loudly, never skip.
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-/// Whether this run targets PostgreSQL.
+/// Whether this run targets PostgreSQL (`CAIRN_TEST_DATABASE=postgres`).
 pub fn wanted() -> bool {
     std::env::var("CAIRN_TEST_DATABASE").as_deref() == Ok("postgres")
 }
@@ -118,25 +116,12 @@ fn start() -> Cluster {
         "initdb: {}",
         String::from_utf8_lossy(&init.stderr)
     );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::process::free_port();
     spawn_server(&bin.join("postgres"), &data, dir.path(), port, owner);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "PostgreSQL did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::process::wait_for_port(port, "PostgreSQL");
     Cluster { port, _dir: dir }
 }
 
-/// Runs `postgres` from a thread that never ends, with PR_SET_PDEATHSIG: the server dies
-/// with the test process, whatever way it ends.
 fn spawn_server(
     postgres: &Path,
     data: &Path,
@@ -160,28 +145,12 @@ fn spawn_server(
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    // SAFETY: prctl is async-signal-safe; it runs after the uid change, which would clear it.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let child = cmd.spawn();
-        let ok = child.is_ok();
-        tx.send(child.map(|_| ()).map_err(|e| e.to_string()))
-            .unwrap();
-        if ok {
-            loop {
-                std::thread::park();
-            }
-        }
-    });
-    rx.recv().unwrap().expect("starting postgres");
+    crate::process::spawn_tied(cmd, "postgres");
+}
+
+/// The port of the test cluster (started on first use).
+pub fn port() -> u16 {
+    CLUSTER.get_or_init(start).port
 }
 
 /// A fresh, empty database on the test cluster.
