@@ -182,6 +182,80 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Stores a blob read from elsewhere (a migration into a shared object store), hashing
+    /// it on the way: bytes that do not hash to `digest` are never stored. Written like an
+    /// upload (one conditional PUT, or multipart and a copy-if-absent), so the blob appears
+    /// whole or not at all. Returns the bytes copied.
+    pub async fn copy_in(
+        &self,
+        digest: &Digest,
+        mut stream: BoxStream<'static, Result<Bytes, Error>>,
+        size: u64,
+    ) -> Result<u64, Error> {
+        use sha2::Digest as _;
+        let mut hasher = sha2::Sha256::new();
+        let to = Self::blob_path(digest);
+        let mismatch = || Error::Corrupt(format!("blob {digest} does not hash to its name"));
+        if size <= SINGLE_PUT_MAX {
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                hasher.update(&chunk);
+                bytes.extend_from_slice(&chunk);
+            }
+            if Digest::from_bytes(hasher.finalize().into()) != *digest {
+                return Err(mismatch());
+            }
+            let copied = bytes.len() as u64;
+            crate::objects::put_once(&*self.store, &to, Bytes::from(bytes)).await?;
+            return Ok(copied);
+        }
+        let part = StorePath::from(format!(
+            "staging/copy-{}",
+            hex::encode(rand::random::<[u8; 16]>())
+        ));
+        let upload = self.store.put_multipart(&part).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut copied = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(e);
+                }
+            };
+            hasher.update(&chunk);
+            copied += chunk.len() as u64;
+            writer.wait_for_capacity(2).await?;
+            writer.write(&chunk);
+        }
+        if Digest::from_bytes(hasher.finalize().into()) != *digest {
+            let _ = writer.abort().await;
+            return Err(mismatch());
+        }
+        writer.finish().await?;
+        let copy = match self.store.copy_if_not_exists(&part, &to).await {
+            Ok(()) | Err(object_store::Error::AlreadyExists { .. }) => Ok(copied),
+            Err(e) => Err(e.into()),
+        };
+        let _ = self.store.delete(&part).await;
+        copy
+    }
+
+    /// Reads a stored blob whole and checks that it hashes to its name.
+    pub async fn verify(&self, digest: &Digest) -> Result<bool, Error> {
+        use sha2::Digest as _;
+        let Some(mut read) = self.read(digest, None).await? else {
+            return Ok(false);
+        };
+        let mut hasher = sha2::Sha256::new();
+        while let Some(chunk) = read.stream.next().await {
+            hasher.update(&chunk?);
+        }
+        Ok(Digest::from_bytes(hasher.finalize().into()) == *digest)
+    }
+
     /// Reads a blob, or a byte range of it. `None` when the blob is absent.
     pub async fn read(
         &self,

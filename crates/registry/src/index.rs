@@ -664,6 +664,20 @@ impl Index {
         Ok(inserted)
     }
 
+    /// Every digest whose blob the index references: artifacts and scans, sorted.
+    pub async fn stored_digests(&self) -> Result<Vec<Digest>, Error> {
+        let hex: Vec<String> = on_pool!(self, read, |pool, Db| {
+            sqlx::query_scalar(
+                "SELECT digest FROM artifacts UNION SELECT digest FROM scans ORDER BY 1",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        hex.iter()
+            .map(|h| Digest::parse(h).ok_or_else(|| Error::Corrupt(format!("digest {h:?}"))))
+            .collect()
+    }
+
     /// Scans of a host (all hosts when `None`), newest first.
     pub async fn scans(&self, host: Option<&str>, limit: u32) -> Result<Vec<ScanSummary>, Error> {
         if host.is_some_and(|h| h.contains('\0')) {

@@ -33,6 +33,7 @@ mod index;
 mod locks;
 mod log_entry;
 mod metrics;
+pub mod migrate;
 mod model;
 pub mod objects;
 mod registry;

@@ -272,7 +272,7 @@ impl Registry {
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))??;
             for bytes in entries {
-                self.replay_one(i, &bytes, &mut deleted).await?;
+                apply_entry(&self.index, i, &bytes, &mut deleted).await?;
                 i += 1;
             }
         }
@@ -285,37 +285,6 @@ impl Registry {
         if to > from {
             tracing::info!(from, to, "replayed log entries into the index");
             self.index.set_log_applied(to).await?;
-        }
-        Ok(())
-    }
-
-    /// Applies one logged entry to the index (idempotent).
-    async fn replay_one(
-        &self,
-        i: u64,
-        bytes: &[u8],
-        deleted: &mut Vec<Digest>,
-    ) -> Result<(), Error> {
-        match LogEntry::parse(bytes) {
-            Some(LogEntry::Delete { digest, .. }) => {
-                if let Some(d) = Digest::parse(&digest) {
-                    self.index.remove(&d).await?;
-                    deleted.push(d);
-                }
-            }
-            Some(LogEntry::Scan {
-                mut scan,
-                created_ns,
-            }) => {
-                scan.log_index = Some(i);
-                self.index.insert_scan(&scan, created_ns).await?;
-            }
-            Some(entry) => {
-                if let Some(artifact) = entry.to_artifact(i)? {
-                    self.index.insert(&artifact).await?;
-                }
-            }
-            None => {}
         }
         Ok(())
     }
@@ -710,6 +679,38 @@ impl Registry {
     pub async fn scan(&self, digest: &Digest) -> Result<Option<ScanSummary>, Error> {
         self.index.scan(digest).await
     }
+}
+
+/// Applies log entry `i` to an index (idempotent); a deleted digest goes to `deleted`, whose
+/// blob the caller removes once no later entry publishes it again.
+pub(crate) async fn apply_entry(
+    index: &Index,
+    i: u64,
+    bytes: &[u8],
+    deleted: &mut Vec<Digest>,
+) -> Result<(), Error> {
+    match LogEntry::parse(bytes) {
+        Some(LogEntry::Delete { digest, .. }) => {
+            if let Some(d) = Digest::parse(&digest) {
+                index.remove(&d).await?;
+                deleted.push(d);
+            }
+        }
+        Some(LogEntry::Scan {
+            mut scan,
+            created_ns,
+        }) => {
+            scan.log_index = Some(i);
+            index.insert_scan(&scan, created_ns).await?;
+        }
+        Some(entry) => {
+            if let Some(artifact) = entry.to_artifact(i)? {
+                index.insert(&artifact).await?;
+            }
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 /// Runs the descriptor analysis on a blocking thread over a memory map of the staged file.

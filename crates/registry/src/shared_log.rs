@@ -251,3 +251,55 @@ async fn publish(pool: &PgPool, old: u64, new: u64, checkpoint: &str) -> Result<
     tx.commit().await?;
     Ok(true)
 }
+
+/// Whether the database's shared log is empty (nothing sequenced, nothing published).
+pub(crate) async fn is_empty(pool: &PgPool) -> Result<bool, Error> {
+    let next: i64 = sqlx::query_scalar("SELECT next FROM log_seq WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    let (size, _, _) = head(pool).await?;
+    Ok(next == 0 && size == 0)
+}
+
+/// Installs a whole log at once (a migration): its entries, the next index, and the
+/// published head, in one transaction, and only into an empty log.
+pub(crate) async fn import(
+    pool: &PgPool,
+    entries: &[Vec<u8>],
+    checkpoint: &str,
+    verifier: &str,
+) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let next: i64 = sqlx::query_scalar("SELECT next FROM log_seq WHERE id = 1 FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await?;
+    if next != 0 {
+        return Err(Error::Config(
+            "the destination database already holds a log".into(),
+        ));
+    }
+    for (chunk_no, chunk) in entries.chunks(1000).enumerate() {
+        let first = chunk_no * 1000;
+        sqlx::QueryBuilder::<sqlx::Postgres>::new("INSERT INTO log_entries (idx, data) ")
+            .push_values(chunk.iter().enumerate(), |mut b, (i, data)| {
+                b.push_bind(i64::try_from(first + i).unwrap_or(i64::MAX))
+                    .push_bind(data.as_slice());
+            })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+    }
+    let size = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+    sqlx::query("UPDATE log_seq SET next = $1 WHERE id = 1")
+        .bind(size)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE log_head SET size = $1, checkpoint = $2, verifier = $3 WHERE id = 1")
+        .bind(size)
+        .bind(checkpoint)
+        .bind(verifier)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -5,6 +5,7 @@ mod crash;
 mod inspect;
 mod keys;
 mod log;
+mod migrate;
 mod openpgp;
 mod pull;
 mod scale;
