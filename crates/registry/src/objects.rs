@@ -59,7 +59,7 @@ fn is_immutable(name: &str) -> bool {
 
 /// Writes an immutable object with `If-None-Match: *`. An existing object with the same
 /// bytes is success (another instance got there first); different bytes are an error.
-pub(crate) async fn put_once(
+pub async fn put_once(
     store: &dyn ObjectStore,
     path: &StorePath,
     bytes: Bytes,
@@ -153,5 +153,36 @@ impl cairn_tlog::store::TileStore for BlockingObjects {
                     .map_err(io)
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_s3_urls_with_a_bucket_are_taken() {
+        for (url, why) in [
+            ("gs://bucket", "only s3://"),
+            ("/var/lib/cairn", "only s3://"),
+            ("s3://", "bucket name is missing"),
+            ("s3:///prefix", "bucket name is missing"),
+        ] {
+            let err = open_s3(url, None).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(why)),
+                "{url}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_checkpoint_and_partial_tiles_are_mutable() {
+        assert!(!is_immutable("checkpoint"));
+        assert!(!is_immutable("tile/0/x001/234.p/7"));
+        assert!(!is_immutable("tile/entries/000.p/255"));
+        assert!(is_immutable("tile/0/x001/234"));
+        assert!(is_immutable("tile/entries/000"));
+        assert!(is_immutable("sha256/ab/abcdef"));
     }
 }
