@@ -1,17 +1,21 @@
 //! Cairn's registry domain: artifacts, their plugin variants, queries, storage.
 //!
-//! A [`Registry`] owns three things:
-//! - the **index** ([`Index`]): SQLite through sqlx, one row per artifact and one per plugin
-//!   descriptor, with an index for every filter the HTTP API offers;
+//! A [`Registry`] owns four things:
+//! - the **index** ([`Index`]): SQLite (embedded) or PostgreSQL (many instances) through
+//!   sqlx, one row per artifact and one per plugin descriptor, with an index for every
+//!   filter the HTTP API offers;
 //! - the **blob store** ([`BlobStore`]): artifacts content-addressed by SHA-256 through
-//!   `object_store` (`blobs/sha256/ab/abcdef…`);
+//!   `object_store` (`blobs/sha256/ab/abcdef…`), in the data directory or an S3 bucket
+//!   ([`objects`]);
+//! - the **transparency log**: written by this process alone (embedded), or shared by every
+//!   instance on one PostgreSQL database, sequenced there and integrated by one leader;
 //! - the **trusted keys** ([`TrustedKeys`]) that upload signatures must verify under.
 //!
 //! An upload is streamed into an [`Upload`] (a staging file, hashed as bytes arrive, never
 //! held in memory), then [`Registry::publish`] analyses it, checks its signature and commits
-//! it: blob first (renamed into place and fsynced), then the index rows in one transaction.
-//! A crash between the two leaves an unreferenced blob, which nothing serves: readers go
-//! through the index.
+//! it: blob first, then the log entry and the index rows. A crash between the two leaves an
+//! unreferenced blob, which nothing serves: readers go through the index.
+//! [`migrate`] moves an embedded installation to PostgreSQL and S3.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cairn_registry::Error> {

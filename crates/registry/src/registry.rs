@@ -173,7 +173,9 @@ impl Registry {
     /// Opens (creating if missing) the registry in `config.data_dir`.
     ///
     /// Start-up reads no blob: it opens the index, loads the keys and empties the staging
-    /// directory of uploads a crash interrupted.
+    /// directory of uploads a crash interrupted. On PostgreSQL it joins the shared log
+    /// (refusing a log key other than the one the log is signed with) and starts following
+    /// it and competing to lead it.
     pub async fn open(config: RegistryConfig) -> Result<Self, Error> {
         std::fs::create_dir_all(&config.data_dir)?;
         let mut keys = TrustedKeys::load(&config.public_keys)?;
@@ -486,8 +488,7 @@ impl Registry {
     ///
     /// A reader that takes the generation BEFORE querying may cache the answer under it: a
     /// write that lands during the query bumps the generation and invalidates the entry.
-    /// (It covers writes made through this process; instances sharing one database need a
-    /// change feed, which the scale-out work adds.)
+    /// Instances sharing one PostgreSQL database bump each other's through LISTEN/NOTIFY.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }

@@ -119,6 +119,11 @@ async fn listen(pool: &PgPool, channel: &str) -> Option<PgListener> {
 /// Reads the published head and moves `log` to it.
 async fn catch_up(pool: &PgPool, log: &LogHandle) -> Result<(), Error> {
     let (size, checkpoint, _) = head(pool).await?;
+    let next: i64 = sqlx::query_scalar("SELECT next FROM log_seq WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    let sequenced = u64::try_from(next).unwrap_or(0);
+    log.set_backlog(usize::try_from(sequenced.saturating_sub(size)).unwrap_or(usize::MAX));
     if size <= log.size() {
         return Ok(());
     }

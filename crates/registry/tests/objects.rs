@@ -31,12 +31,21 @@ async fn an_object_once_written_is_never_replaced() {
     let b = bucket().await;
     let store = open_s3(&format!("{}/some/prefix", b.url), Some(&b.endpoint)).unwrap();
     let path = StorePath::from("blobs/x");
-    put_once(&*store, &path, Bytes::from_static(b"first")).await.unwrap();
+    put_once(&*store, &path, Bytes::from_static(b"first"))
+        .await
+        .unwrap();
     // The same bytes again: another instance got there first, which is fine.
-    put_once(&*store, &path, Bytes::from_static(b"first")).await.unwrap();
+    put_once(&*store, &path, Bytes::from_static(b"first"))
+        .await
+        .unwrap();
     // Other bytes under the same name: refused, and the original stays.
     let refused = put_once(&*store, &path, Bytes::from_static(b"other")).await;
-    assert!(refused.unwrap_err().to_string().contains("different content"));
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("different content")
+    );
     assert_eq!(read(&*store, "blobs/x").await.unwrap(), "first");
     // The prefix is where the objects are.
     let root = open_s3(&b.url, Some(&b.endpoint)).unwrap();
@@ -100,9 +109,15 @@ async fn a_copied_blob_must_hash_to_its_name() {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Corrupt(_)), "{err}");
-        assert!(!blobs.verify(&wrong).await.unwrap(), "a mislabelled blob was stored");
+        assert!(
+            !blobs.verify(&wrong).await.unwrap(),
+            "a mislabelled blob was stored"
+        );
         assert_eq!(
-            blobs.copy_in(&right, chunks(&bytes), size as u64).await.unwrap(),
+            blobs
+                .copy_in(&right, chunks(&bytes), size as u64)
+                .await
+                .unwrap(),
             size as u64
         );
         // Twice: the blob exists, the second copy changes nothing.

@@ -53,6 +53,8 @@ pub struct LogHandle {
     published: Arc<RwLock<Published>>,
     /// The published size, for waiters.
     size_changes: Arc<watch::Sender<u64>>,
+    /// For a followed log: entries sequenced elsewhere and not yet published.
+    backlog: Arc<std::sync::atomic::AtomicUsize>,
     store: Arc<dyn TileStore>,
     verifier: NoteVerifier,
 }
@@ -88,6 +90,7 @@ impl LogHandle {
             tree,
             published,
             size_changes,
+            backlog: Arc::default(),
             store,
             verifier,
         })
@@ -108,6 +111,7 @@ impl LogHandle {
                 size: 0,
             })),
             size_changes: Arc::new(watch::Sender::new(0)),
+            backlog: Arc::default(),
             store,
             verifier,
         };
@@ -184,11 +188,19 @@ impl LogHandle {
         }
     }
 
-    /// Submissions waiting for the local writer.
+    /// Entries waiting to be published: submissions queued for the local writer, or, for
+    /// a followed log, what [`LogHandle::set_backlog`] last reported.
     pub fn queue_depth(&self) -> usize {
-        self.queue
-            .as_ref()
-            .map_or(0, |q| q.max_capacity() - q.capacity())
+        match &self.queue {
+            Some(q) => q.max_capacity() - q.capacity(),
+            None => self.backlog.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// For a followed log: how many entries are sequenced but not yet published.
+    pub fn set_backlog(&self, entries: usize) {
+        self.backlog
+            .store(entries, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether the local writer thread still takes submissions (a follower: always).
