@@ -8,6 +8,7 @@ mod instances;
 mod log;
 mod ops;
 mod queries;
+mod scans;
 mod trust;
 mod uploads;
 mod util;
