@@ -166,17 +166,25 @@ impl BlobStore {
     /// A multipart upload of a local file, a part at a time (memory stays at a few parts).
     async fn upload_parts(&self, file: &Path, to: &StorePath) -> Result<(), Error> {
         use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(file).await?;
         let upload = self.store.put_multipart(to).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-        let mut file = tokio::fs::File::open(file).await?;
         let mut buf = vec![0u8; PART_SIZE];
-        loop {
-            let n = file.read(&mut buf).await?;
-            if n == 0 {
-                break;
+        let sent: Result<(), Error> = async {
+            loop {
+                let n = file.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok(());
+                }
+                writer.wait_for_capacity(2).await?;
+                writer.write(&buf[..n]);
             }
-            writer.wait_for_capacity(2).await?;
-            writer.write(&buf[..n]);
+        }
+        .await;
+        if let Err(e) = sent {
+            // Parts already sent are billed and kept until the upload is aborted.
+            let _ = writer.abort().await;
+            return Err(e);
         }
         writer.finish().await?;
         Ok(())
@@ -217,22 +225,23 @@ impl BlobStore {
         let upload = self.store.put_multipart(&part).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let mut copied = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(e);
-                }
-            };
-            hasher.update(&chunk);
-            copied += chunk.len() as u64;
-            writer.wait_for_capacity(2).await?;
-            writer.write(&chunk);
+        let sent: Result<(), Error> = async {
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                hasher.update(&chunk);
+                copied += chunk.len() as u64;
+                writer.wait_for_capacity(2).await?;
+                writer.write(&chunk);
+            }
+            if Digest::from_bytes(hasher.finalize().into()) != *digest {
+                return Err(mismatch());
+            }
+            Ok(())
         }
-        if Digest::from_bytes(hasher.finalize().into()) != *digest {
+        .await;
+        if let Err(e) = sent {
             let _ = writer.abort().await;
-            return Err(mismatch());
+            return Err(e);
         }
         writer.finish().await?;
         let copy = match self.store.copy_if_not_exists(&part, &to).await {

@@ -56,6 +56,13 @@ pub enum Error {
     /// differs from the one the shared log is signed with).
     #[error("configuration error: {0}")]
     Config(String),
+    /// The change is recorded and its log entry sequenced (durable: it will be published),
+    /// but no checkpoint covered it in time: the shared log has no working leader.
+    #[error(
+        "recorded as log entry {0}, but no checkpoint covers it yet (is a log leader \
+         running?); it will be published when one does"
+    )]
+    NotYetLogged(u64),
     /// A background task died (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),

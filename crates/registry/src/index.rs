@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use cairn_plugin::{Architecture, Descriptor, FileType, PluginKind};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, SqlitePool};
 
@@ -340,10 +342,18 @@ impl Index {
     /// Connects to PostgreSQL (`postgres://…`) and applies its migrations. Several
     /// instances may share the database: migrations take PostgreSQL's advisory lock.
     pub async fn open_postgres(url: &str) -> Result<Self, Error> {
+        // Server-side keepalives: when an instance's machine vanishes without closing its
+        // sessions, PostgreSQL drops them (and the locks they hold, the log leader's among
+        // them) within about 15 s instead of the kernel's two hours.
+        let options = PgConnectOptions::from_str(url)?.options([
+            ("tcp_keepalives_idle", "5"),
+            ("tcp_keepalives_interval", "2"),
+            ("tcp_keepalives_count", "4"),
+        ]);
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(24)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Index {

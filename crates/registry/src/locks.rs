@@ -18,8 +18,8 @@ const STRIPES: usize = 64;
 const DIGEST_LOCK_CLASS: i32 = 0x6361_6972;
 
 /// Shared locks held at once by one process. Each holds a database connection for its
-/// length, and the work under it needs another: half the pool, so holders never starve the
-/// work they wait for.
+/// length, and the work under it needs others: a third of the pool (24, of which the change
+/// listeners hold 3), so holders never starve the work they wait for.
 const SHARED_HOLDERS: usize = 8;
 
 /// Striped locks keyed by digest.
@@ -63,19 +63,25 @@ impl DigestLocks {
                     .acquire()
                     .await
                     .map_err(|e| Error::Internal(e.to_string()))?;
-                let mut conn = pool.acquire().await?;
+                // Until the lock is granted, a dropped future (a client that went away)
+                // closes the session, which gives up whatever the server granted; handing a
+                // connection with a pending lock back to the pool would keep the lock.
+                let mut pending = Pending(Some(pool.acquire().await?));
                 let key = i32::from_be_bytes([
                     digest.as_bytes()[0],
                     digest.as_bytes()[1],
                     digest.as_bytes()[2],
                     digest.as_bytes()[3],
                 ]);
-                sqlx::query("SELECT pg_advisory_lock($1, $2)")
-                    .bind(DIGEST_LOCK_CLASS)
-                    .bind(key)
-                    .execute(&mut *conn)
-                    .await?;
-                (Some(conn), Some(permit))
+                if let Some(conn) = pending.0.as_mut() {
+                    sqlx::query("SELECT pg_advisory_lock($1, $2)")
+                        .bind(DIGEST_LOCK_CLASS)
+                        .bind(key)
+                        .execute(&mut **conn)
+                        .await?;
+                }
+                let conn = pending.0.take();
+                (conn, Some(permit))
             }
         };
         Ok(DigestGuard {
@@ -83,6 +89,17 @@ impl DigestLocks {
             shared,
             _permit: permit,
         })
+    }
+}
+
+/// A connection asking for a lock: closed, not pooled, if dropped before the lock is held.
+struct Pending(Option<PoolConnection<Postgres>>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
     }
 }
 

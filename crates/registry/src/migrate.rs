@@ -3,9 +3,12 @@
 //! from the bucket and hashed, the copied log is audited and must have the source's root,
 //! and the new index must reference exactly the digests the old one did.
 //!
-//! Order, so that a failed run can simply be run again: blobs, attestations and tiles first
-//! (content-addressed or deterministic: writing them twice is harmless), then the index rows
-//! (idempotent), then the log in one transaction, then the bucket's `checkpoint` object.
+//! Order: blobs, attestations and tiles first (content-addressed or deterministic: writing
+//! them twice is harmless), then the index rows (idempotent), then the log in one
+//! transaction, then the bucket's `checkpoint` object. A run that fails before the log
+//! transaction can simply be run again; after it, the destination holds the whole registry
+//! and a new run refuses it as not empty (what failed then was the final check or the
+//! bucket's checkpoint copy, which the first leader writes again).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -56,8 +59,10 @@ impl Migration {
     }
 }
 
-/// `scheme://user:secret@host/db` → `scheme://user@host/db`.
+/// `scheme://user:secret@host/db?password=…` → `scheme://user@host/db`.
 fn redact_password(url: &str) -> String {
+    // The query string may carry the password too (`?password=`): leave it out whole.
+    let url = url.split('?').next().unwrap_or_default();
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -297,6 +302,10 @@ mod tests {
         assert_eq!(
             super::redact_password("postgres://db.example/reg"),
             "postgres://db.example/reg"
+        );
+        assert_eq!(
+            super::redact_password("postgres://cairn@db.example/reg?password=s3cret&x=1"),
+            "postgres://cairn@db.example/reg"
         );
     }
 }

@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use cairn_tlog::store::TileStore;
 use cairn_tlog::{LogHandle, LogWriter, NoteSigner};
+use sqlx::Row;
+use sqlx::postgres::PgConnection;
 use sqlx::postgres::{PgListener, PgPool};
-use sqlx::{Connection, Row};
 
 use crate::error::Error;
 use crate::index::LOG_SEQUENCED;
@@ -65,6 +66,10 @@ pub(crate) async fn open(
         extensions: vec![],
     };
     let signed_empty = signer.sign(&empty.to_text())?;
+    let (_, _, recorded) = head(pool).await?;
+    if recorded.is_empty() {
+        refuse_a_second_log(pool, &tiles).await?;
+    }
     sqlx::query(
         "UPDATE log_head SET verifier = $1, checkpoint = $2 WHERE id = 1 AND verifier = ''",
     )
@@ -86,8 +91,32 @@ pub(crate) async fn open(
         .map_err(Error::from)
 }
 
+/// Before the shared log starts: a database that already indexes artifacts, or a store that
+/// already holds a log, had its entries logged elsewhere (an earlier per-instance log).
+/// Starting a second log beside it would fork history, so refuse and say how to move.
+async fn refuse_a_second_log(pool: &PgPool, tiles: &Arc<dyn TileStore>) -> Result<(), Error> {
+    let indexed: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM artifacts) OR EXISTS (SELECT 1 FROM scans)",
+    )
+    .fetch_one(pool)
+    .await?;
+    let store = tiles.clone();
+    let stored = tokio::task::spawn_blocking(move || store.read("checkpoint"))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    if indexed || stored.is_some() {
+        return Err(Error::Config(
+            "this database or store already holds a registry whose log is not the shared \
+             one (it was written by an earlier version, one log per instance): move it with \
+             `cairn admin migrate` into an empty database and bucket"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Keeps `log` at the published head: on every notification, and at least every second.
-pub(crate) fn spawn_follower(pool: PgPool, log: LogHandle) {
+pub(crate) fn spawn_follower(pool: PgPool, log: LogHandle) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut listener = None;
         loop {
@@ -107,7 +136,7 @@ pub(crate) fn spawn_follower(pool: PgPool, log: LogHandle) {
                 tracing::warn!(error = %e, "following the shared log");
             }
         }
-    });
+    })
 }
 
 async fn listen(pool: &PgPool, channel: &str) -> Option<PgListener> {
@@ -134,46 +163,57 @@ async fn catch_up(pool: &PgPool, log: &LogHandle) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs for the life of the process: tries to lead, leads while it holds the lock, tries
-/// again when it loses it.
+/// Runs for the life of the registry: tries to lead, leads while it holds the lock, tries
+/// again when it loses it. One connection of its own is kept across attempts, outside the
+/// pool: the lock lives exactly as long as that session.
 pub(crate) fn spawn_leader(
     pool: PgPool,
     signer: NoteSigner,
     tiles: Arc<dyn TileStore>,
     batch: usize,
     metrics: RegistryMetrics,
-) {
+) -> tokio::task::JoinHandle<()> {
     let signer = Arc::new(signer);
     tokio::spawn(async move {
+        let mut session: Option<PgConnection> = None;
         loop {
-            match lead(&pool, &signer, &tiles, batch, &metrics).await {
-                Ok(false) => {}
-                Ok(true) => tracing::warn!("no longer the log leader"),
-                Err(e) => tracing::warn!(error = %e, "log leader stopped"),
+            let attempt = match session.take() {
+                Some(conn) => Ok(conn),
+                None => pool.acquire().await.map(|c| c.detach()),
+            };
+            match attempt {
+                Ok(mut conn) => {
+                    match lead(&pool, &mut conn, &signer, &tiles, batch, &metrics).await {
+                        // Another instance leads: keep the session for the next attempt.
+                        Ok(false) => session = Some(conn),
+                        // Leadership ended: the session closes with `conn`, and the lock with it.
+                        Ok(true) => tracing::warn!("no longer the log leader"),
+                        Err(e) => tracing::warn!(error = %e, "log leader stopped"),
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "log leader: no database connection"),
             }
             metrics.leader.set(0);
             tokio::time::sleep(LEADER_RETRY).await;
         }
-    });
+    })
 }
 
-/// Takes the lock if it is free and integrates until something fails. `Ok(false)`: another
-/// instance leads.
+/// Takes the lock on `lock` if it is free and integrates until something fails.
+/// `Ok(false)`: another instance leads (nothing was done).
 async fn lead(
     pool: &PgPool,
+    lock: &mut PgConnection,
     signer: &Arc<NoteSigner>,
     tiles: &Arc<dyn TileStore>,
     batch: usize,
     metrics: &RegistryMetrics,
 ) -> Result<bool, Error> {
-    // A connection of its own, outside the pool: the lock lives exactly as long as it.
-    let mut lock = pool.acquire().await?.detach();
     let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(LEADER_LOCK)
-        .fetch_one(&mut lock)
+        .fetch_one(&mut *lock)
         .await?;
     if !got {
-        let _ = lock.close().await;
         return Ok(false);
     }
     let mut wake = PgListener::connect_with(pool).await?;
@@ -188,8 +228,8 @@ async fn lead(
     metrics.leader.set(1);
     tracing::info!(size = writer.size(), "leading the shared log");
     loop {
-        // A broken lock connection means the lock is gone: stop before writing anything.
-        sqlx::query("SELECT 1").execute(&mut lock).await?;
+        // A broken lock session means the lock is gone: stop before writing anything.
+        sqlx::query("SELECT 1").execute(&mut *lock).await?;
         let old = writer.size();
         let entries = sequenced(pool, old, batch).await?;
         if entries.is_empty() {
@@ -204,16 +244,37 @@ async fn lead(
         .map_err(|e| Error::Internal(e.to_string()))?;
         writer = w;
         let committed = prepared?;
+        // The bucket's copy goes first, so a reader of the bucket alone is never behind a
+        // submitter's answer. It is safe before the compare-and-swap: it covers only
+        // sequenced entries, and any leader signs the same bytes for the same size.
+        copy_checkpoint(tiles, writer.size(), &committed.checkpoint).await?;
         if !publish(pool, old, writer.size(), &committed.checkpoint).await? {
             return Ok(true);
         }
-        // A copy in the store makes the bucket alone a complete tlog-tiles log.
-        let copy = writer.checkpoint().to_owned();
-        let store = tiles.clone();
-        tokio::task::spawn_blocking(move || store.write("checkpoint", copy.as_bytes()))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
     }
+}
+
+/// Writes the bucket's `checkpoint` object unless it already holds a larger log (a slow,
+/// deposed leader must not move it backwards).
+async fn copy_checkpoint(
+    tiles: &Arc<dyn TileStore>,
+    size: u64,
+    checkpoint: &str,
+) -> Result<(), Error> {
+    let (store, text) = (tiles.clone(), checkpoint.to_owned());
+    tokio::task::spawn_blocking(move || -> Result<(), Error> {
+        let stored_size = store
+            .read("checkpoint")?
+            .and_then(|b| cairn_tlog::Note::parse(&b).ok())
+            .and_then(|n| cairn_tlog::Checkpoint::parse(n.text()).ok())
+            .map_or(0, |c| c.size);
+        if stored_size < size {
+            store.write("checkpoint", text.as_bytes())?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 /// Sequenced entries from `from`, in order, at most `batch`, stopping at any gap.

@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub object_store: Option<String>,
     /// Endpoint of a non-AWS S3-compatible store.
     pub s3_endpoint: Option<String>,
+    /// How long a write waits for the shared log's leader before a 503.
+    pub log_wait: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -49,6 +51,7 @@ impl ServerConfig {
             trust: None,
             object_store: None,
             s3_endpoint: None,
+            log_wait: cairn_registry::DEFAULT_LOG_WAIT,
         }
     }
 }

@@ -44,6 +44,7 @@ fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::NotYetLogged(_) => StatusCode::SERVICE_UNAVAILABLE,
         // The registry says whose fault an error is; every other client error is a 400.
         e if e.is_client_error() => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -53,6 +54,11 @@ fn status_of(e: &Error) -> StatusCode {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let status = status_of(&e);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Not a fault to hide: the client should know its write is recorded.
+            tracing::warn!(error = %e, "log leader late");
+            return ApiError::new(status, e.to_string());
+        }
         if status.is_server_error() {
             tracing::error!(error = %e, "request failed");
             return ApiError::new(status, "internal server error");

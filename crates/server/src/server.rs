@@ -50,6 +50,7 @@ impl Server {
             database: config.database.clone(),
             object_store: config.object_store.clone(),
             s3_endpoint: config.s3_endpoint.clone(),
+            log_wait: config.log_wait,
         })
         .await?;
         let (token, token_source) = match config.token {

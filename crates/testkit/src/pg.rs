@@ -162,7 +162,18 @@ pub async fn database_url() -> String {
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
     let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    // The server takes TCP connections before it takes sessions ("the database system is
+    // starting up"): retry until it answers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut conn = loop {
+        match sqlx::PgConnection::connect(&admin).await {
+            Ok(conn) => break conn,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("PostgreSQL on port {port} never took a session: {e}"),
+        }
+    };
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await

@@ -55,6 +55,8 @@ pub struct LogHandle {
     size_changes: Arc<watch::Sender<u64>>,
     /// For a followed log: entries sequenced elsewhere and not yet published.
     backlog: Arc<std::sync::atomic::AtomicUsize>,
+    /// For a followed log: the tree holds leaves a failed check pushed; rebuild first.
+    dirty: Arc<std::sync::atomic::AtomicBool>,
     store: Arc<dyn TileStore>,
     verifier: NoteVerifier,
 }
@@ -91,6 +93,7 @@ impl LogHandle {
             published,
             size_changes,
             backlog: Arc::default(),
+            dirty: Arc::default(),
             store,
             verifier,
         })
@@ -112,6 +115,7 @@ impl LogHandle {
             })),
             size_changes: Arc::new(watch::Sender::new(0)),
             backlog: Arc::default(),
+            dirty: Arc::default(),
             store,
             verifier,
         };
@@ -137,6 +141,9 @@ impl LogHandle {
         if cp.size < current || (cp.size == current && current > 0) {
             return Ok(false);
         }
+        if self.dirty.load(std::sync::atomic::Ordering::Acquire) {
+            self.rebuild(current)?;
+        }
         // Tiles are read before the lock is taken; readers only ever ask for sizes up to the
         // published one, so leaves pushed beyond it are invisible until the root checks.
         let leaves = crate::writer::leaf_hashes(&*self.store, current, cp.size)?;
@@ -145,20 +152,29 @@ impl LogHandle {
             for h in leaves {
                 tree.push(h);
             }
-            let checked = crate::writer::check_root(&tree, &cp);
-            if checked.is_err() {
-                // Start again from the published state: the pushed leaves are not the log's.
-                let mut fresh = MemoryTree::default();
-                for h in crate::writer::leaf_hashes(&*self.store, 0, current)? {
-                    fresh.push(h);
-                }
-                *tree = fresh;
-            }
-            checked
+            crate::writer::check_root(&tree, &cp)
         };
-        checked?;
+        if let Err(e) = checked {
+            // The pushed leaves are not the log's: go back to the published tree (read
+            // outside the lock; until then the next observe knows to do it first).
+            self.dirty.store(true, std::sync::atomic::Ordering::Release);
+            self.rebuild(current)?;
+            return Err(e);
+        }
         self.publish(checkpoint.into(), cp.size);
         Ok(true)
+    }
+
+    /// Replaces the tree with the published one of `size`, read from the tiles.
+    fn rebuild(&self, size: u64) -> Result<(), Error> {
+        let mut fresh = MemoryTree::default();
+        for h in crate::writer::leaf_hashes(&*self.store, 0, size)? {
+            fresh.push(h);
+        }
+        *self.tree.write().map_err(|_| poisoned_state())? = fresh;
+        self.dirty
+            .store(false, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     fn publish(&self, checkpoint: Arc<str>, size: u64) {

@@ -190,13 +190,15 @@ impl LogWriter {
     /// On any failure the in-memory state is rebuilt from what was published, so a failed
     /// batch is discarded as a crash would discard it.
     pub fn append(&mut self, entries: &[Vec<u8>]) -> Result<Committed, Error> {
+        // Signing moves `self.checkpoint` ahead before it is written: a failure must go back
+        // to the one that was published, or the failed batch would ride on the next one.
+        let published = self.checkpoint.clone();
         let result = self
             .write_batch(entries)
             .and_then(|()| self.sign())
             .and_then(|c| self.write_checkpoint().map(|()| c));
         if result.is_err() {
             self.tail.clear();
-            let published = self.checkpoint.clone();
             self.reload(published.as_bytes())?;
         }
         result

@@ -175,3 +175,92 @@ fn oversize_entries_are_refused_before_anything_is_written() {
     )
     .unwrap();
 }
+
+/// A store whose `checkpoint` writes fail while `fail` is set (a full disk, an S3 outage).
+#[derive(Debug)]
+struct Flaky {
+    inner: DirStore,
+    fail: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl cairn_tlog::store::TileStore for Flaky {
+    fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
+        self.inner.read(rel)
+    }
+
+    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
+        if rel == "checkpoint" && self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other("injected failure"));
+        }
+        self.inner.write(rel, bytes)
+    }
+}
+
+#[test]
+fn a_batch_whose_checkpoint_failed_to_write_is_never_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let fail = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = Flaky {
+        inner: DirStore::open(dir.path()).unwrap(),
+        fail: fail.clone(),
+    };
+    let mut log = LogWriter::open(store, signer()).unwrap();
+    log.append(&entries(0, 3, "kept")).unwrap();
+    fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(log.append(&entries(3, 2, "failed")).is_err());
+    assert_eq!(log.size(), 3, "the failed batch is still in the tree");
+    fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    let next = log.append(&entries(3, 1, "next")).unwrap();
+    assert_eq!(next.first_index, 3, "the failed batch took indexes");
+    assert_eq!(log.size(), 4);
+    let key = signer().verifier();
+    let audited = verify_log(&DirStore::open(dir.path()).unwrap(), &key, None).unwrap();
+    assert_eq!(audited.size, 4);
+}
+
+#[test]
+fn a_follower_takes_only_checkpoints_its_tiles_prove() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path());
+    let three = log.append(&entries(0, 3, "f")).unwrap().checkpoint;
+    let store: std::sync::Arc<dyn cairn_tlog::store::TileStore> =
+        std::sync::Arc::new(DirStore::open(dir.path()).unwrap());
+    let follower = cairn_tlog::LogHandle::follow(store, signer().verifier(), &three).unwrap();
+    assert_eq!(follower.size(), 3);
+    let five = log.append(&entries(3, 2, "f")).unwrap().checkpoint;
+    // Signed by the log's key, but for a root the tiles do not have: refused.
+    let forged = signer()
+        .sign(
+            &cairn_tlog::Checkpoint {
+                origin: "example.test/log".into(),
+                size: 5,
+                root: [9; 32],
+                extensions: vec![],
+            }
+            .to_text(),
+        )
+        .unwrap();
+    assert!(follower.observe(&forged).is_err());
+    assert_eq!(follower.size(), 3);
+    assert_eq!(&*follower.checkpoint(), three.as_str());
+    // Signed by another key: refused.
+    let stranger = NoteSigner::from_seed("example.test/log", &[8; 32]).unwrap();
+    let text = cairn_tlog::Note::parse(five.as_bytes())
+        .unwrap()
+        .text()
+        .to_owned();
+    assert!(follower.observe(&stranger.sign(&text).unwrap()).is_err());
+    // The real one is taken, after the refusals, and proofs hold at the new size.
+    assert!(follower.observe(&five).unwrap());
+    assert!(!follower.observe(&three).unwrap(), "went backwards");
+    assert_eq!(follower.size(), 5);
+    let root =
+        cairn_tlog::Checkpoint::parse(cairn_tlog::Note::parse(five.as_bytes()).unwrap().text())
+            .unwrap()
+            .root;
+    for i in 0..5u64 {
+        let proof = follower.inclusion_proof(i, 5).unwrap();
+        let leaf = leaf_hash(format!("f entry {i}").as_bytes());
+        verify_inclusion(i, 5, &leaf, &proof, &root).unwrap();
+    }
+}

@@ -28,9 +28,10 @@ pub enum AdminCommand {
         /// The embedded installation's data directory.
         #[arg(long)]
         from: PathBuf,
-        /// PostgreSQL URL of the destination (an empty database).
+        /// PostgreSQL URL of the destination, an empty database; the variable keeps a
+        /// password out of the process list [env: CAIRN_DATABASE]
         #[arg(long)]
-        to_database: String,
+        to_database: Option<String>,
         /// Destination bucket (`s3://bucket/prefix`), empty; credentials from AWS_*.
         #[arg(long)]
         to_object_store: String,
@@ -107,6 +108,13 @@ pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
             log_key,
             log_origin,
         } => {
+            let to_database = match to_database {
+                Some(url) => url,
+                None => std::env::var("CAIRN_DATABASE")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .context("give --to-database or CAIRN_DATABASE")?,
+            };
             return migrate(cairn_registry::migrate::Migration {
                 log_key: log_key.unwrap_or_else(|| from.join("keys/log.pem")),
                 origin: log_origin.unwrap_or_else(cairn_tlog::keyfile::default_origin),

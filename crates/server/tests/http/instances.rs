@@ -96,3 +96,47 @@ async fn a_write_through_one_instance_shows_in_the_others_listings() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// With no instance able to lead (another session holds the leader lock), a write is still
+/// recorded, durably, and answered 503 saying so; once the lock is free the instance takes
+/// over, publishes it, and a retry is a duplicate.
+#[tokio::test]
+async fn without_a_leader_writes_are_recorded_then_published_on_takeover() {
+    use sqlx::Connection as _;
+    let url = cairn_testkit::pg::database_url().await;
+    cairn_testkit::s3::assert_credentials_in_env();
+    let bucket = cairn_testkit::s3::bucket().await;
+    let mut usurper = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(x'636169726e'::bigint)")
+        .execute(&mut usurper)
+        .await
+        .unwrap();
+    let app = TestApp::start_with(|c| {
+        c.database = Some(url.clone());
+        c.object_store = Some(bucket.url.clone());
+        c.s3_endpoint = Some(bucket.endpoint.clone());
+        c.log_wait = Duration::from_secs(1);
+    })
+    .await;
+    let bytes = padded_plugin(5);
+    let digest = sha256_hex(&bytes);
+    let r = app.upload(bytes.clone(), &crate::util::sign(&bytes)).await;
+    assert_eq!(r.status(), 503);
+    let said = r.text().await.unwrap();
+    assert!(said.contains("recorded as log entry 0"), "{said}");
+    assert_eq!(checkpoint(&app).await.lines().nth(1), Some("0"));
+    // The leader's session ends: the instance takes over and publishes the entry.
+    usurper.close().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while checkpoint(&app).await.lines().nth(1) != Some("1") {
+        assert!(Instant::now() < deadline, "nobody took over the log");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let meta = app.get_json(&format!("/files/{digest}/metadata")).await;
+    assert_eq!(meta["log_index"], 0);
+    assert_eq!(
+        app.get(&format!("/files/{digest}/proof")).await.status(),
+        200
+    );
+    app.upload_ok(bytes, "AlreadyExists").await;
+}
