@@ -176,9 +176,6 @@ pub struct Registry {
     generation: Arc<AtomicU64>,
     /// The transparency log every publication and deletion goes through.
     log: LogHandle,
-    /// Whether the log is shared through the PostgreSQL index (sequenced there, integrated
-    /// by one leader) rather than written by this process alone.
-    shared: bool,
     /// Attestation documents, content-addressed (`sha256/ab/<digest>`).
     attestations: Arc<dyn TileStore>,
     /// Log entries applied to the index, for the persisted replay point.
@@ -262,7 +259,6 @@ impl Registry {
             }
         };
         let registry = Registry {
-            shared: index.postgres().is_some(),
             index,
             blobs,
             keys,
@@ -278,7 +274,7 @@ impl Registry {
             log_key_created,
             tasks,
         };
-        if !registry.shared {
+        if !registry.shared() {
             registry.replay().await?;
         }
         // Other instances sharing the database write too: their commits invalidate this
@@ -435,7 +431,7 @@ impl Registry {
         if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
             return Err(Error::EntryTooLarge(entry.len()));
         }
-        if self.shared {
+        if self.shared() {
             let started = std::time::Instant::now();
             let Some(index) = self.index.sequence(&entry, change).await? else {
                 return Ok(None);
@@ -482,6 +478,12 @@ impl Registry {
                 Ok(appended)
             }
         }
+    }
+
+    /// Whether the log is shared through the PostgreSQL index (sequenced there, integrated
+    /// by one leader) rather than written by this process alone.
+    fn shared(&self) -> bool {
+        self.index.postgres().is_some()
     }
 
     /// Exclusive use of a digest: in this process, and across instances on PostgreSQL.
@@ -624,7 +626,7 @@ impl Registry {
             let recorded = self
                 .record(entry.to_bytes(), Change::Remove(digest))
                 .await?;
-            if recorded.is_none() && self.shared {
+            if recorded.is_none() && self.shared() {
                 return Err(Error::NotFound);
             }
             // Under the lock: a concurrent upload of the same bytes waits, then stores anew.

@@ -148,11 +148,6 @@ fn spawn_server(
     crate::process::spawn_tied(cmd, "postgres");
 }
 
-/// The port of the test cluster (started on first use).
-pub fn port() -> u16 {
-    CLUSTER.get_or_init(start).port
-}
-
 /// A fresh, empty database on the test cluster.
 pub async fn database_url() -> String {
     let port = CLUSTER.get_or_init(start).port;
