@@ -26,9 +26,9 @@ fn main() -> ExitCode {
 }
 
 /// A closed stdout (`cairn ls | head`) is not a failure. A pipe a registry closed during an
-/// upload is: those errors come through reqwest.
+/// upload is: those errors come through the registry client.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    if e.chain().any(|c| c.is::<reqwest::Error>()) {
+    if e.chain().any(|c| c.is::<cairn_client::Error>()) {
         return false;
     }
     e.chain().any(|c| {

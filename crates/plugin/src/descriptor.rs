@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use crate::error::{DescriptorDefect, Error};
 use crate::image::Image;
-use crate::types::{Descriptor, PluginKind};
+use crate::{Descriptor, PluginKind};
 
 /// Size of a descriptor in a 64-bit image.
 pub const DESCRIPTOR_SIZE_64: u64 = 0x60;

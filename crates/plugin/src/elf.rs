@@ -7,7 +7,7 @@ use goblin::elf::{Elf, header, program_header, section_header};
 use crate::descriptor::{self, Limits};
 use crate::error::{DescriptorDefect, Error};
 use crate::image::{Image, Segment, slice_at};
-use crate::types::{Architecture, Descriptor, FileType};
+use crate::{Architecture, Descriptor, FileType};
 
 // Relocation types that store "load base + addend" (base is 0 for static analysis).
 const RELATIVE: &[(u16, u32)] = &[

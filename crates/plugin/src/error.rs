@@ -1,6 +1,6 @@
 //! Why a binary could not be analyzed.
 
-use crate::types::PluginKind;
+use crate::PluginKind;
 
 /// What is wrong with one descriptor.
 #[non_exhaustive]

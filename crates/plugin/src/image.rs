@@ -1,7 +1,7 @@
 //! The view of a loaded image that descriptor decoding needs, common to all formats.
 
 use crate::error::DescriptorDefect;
-use crate::types::{Architecture, FileType};
+use crate::{Architecture, FileType};
 
 /// A binary seen as its loader would map it, without mapping it.
 ///

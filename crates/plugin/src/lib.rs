@@ -24,11 +24,11 @@ mod error;
 mod image;
 mod macho;
 mod pe;
-mod types;
 
 pub use descriptor::{DESCRIPTOR_SIZE_32, DESCRIPTOR_SIZE_64, Limits};
 pub use error::{DescriptorDefect, Error};
-pub use types::{Architecture, Descriptor, FileType, PluginKind};
+// The descriptor types are wire types too: one definition, in cairn-api.
+pub use cairn_api::descriptor::{Architecture, Descriptor, FileType, PluginKind};
 
 /// Finds and decodes every plugin descriptor in a binary, with the default [`Limits`].
 ///

@@ -9,7 +9,7 @@ use goblin::mach::{Mach, MachO, cputype};
 use crate::descriptor::{self, Limits};
 use crate::error::{DescriptorDefect, Error};
 use crate::image::{Image, Segment, slice_at};
-use crate::types::{Architecture, Descriptor, FileType};
+use crate::{Architecture, Descriptor, FileType};
 use chained::ChainedFixups;
 
 struct MachImage<'a> {

@@ -5,7 +5,7 @@ use goblin::pe::PE;
 use crate::descriptor::{self, Limits};
 use crate::error::{DescriptorDefect, Error};
 use crate::image::{Image, Segment, slice_at};
-use crate::types::{Architecture, Descriptor, FileType};
+use crate::{Architecture, Descriptor, FileType};
 
 const MACHINE_I386: u16 = 0x14c;
 const MACHINE_AMD64: u16 = 0x8664;

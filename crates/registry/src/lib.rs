@@ -29,7 +29,6 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
-pub mod attestation;
 mod blobs;
 mod digest;
 mod error;
@@ -46,11 +45,12 @@ mod shared_log;
 mod staging;
 
 pub use blobs::{BlobRead, BlobStore};
-pub use cairn_sign::{SignatureCheck, SignatureDefect, TrustedKey, TrustedKeys};
+pub use cairn_sign::attestation;
+pub use cairn_sign::{SignatureCheck, SignatureDefect, TrustedKeys};
 pub use digest::{Digest, DigestPrefix};
 pub use error::Error;
 pub use index::{Change, Index};
-pub use log_entry::LogEntry;
+pub use log_entry::{EntryCodec, LogEntry};
 pub use metrics::{Readiness, RegistryMetrics};
 pub use model::{
     DEFAULT_LIMIT, FindQuery, MAX_LIMIT, NewArtifact, PluginMetadata, PluginSummary, PluginVariant,

@@ -4,51 +4,27 @@
 //! upload time, every descriptor), so the index can be rebuilt from the log alone; a
 //! `delete` entry names the digest removed. Entries are canonical JSON (RFC 8785).
 
-use cairn_plugin::Descriptor;
-use serde::{Deserialize, Serialize};
+pub use cairn_api::LogEntry;
 
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::model::NewArtifact;
 
-/// One registry log entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum LogEntry {
-    /// An artifact was published.
-    Artifact {
-        /// SHA-256, hex.
-        digest: String,
-        /// Size in bytes.
-        size: u64,
-        /// Normalised upload signature.
-        signature: String,
-        /// Verifying key id, if verified.
-        key_id: Option<String>,
-        /// Upload time, ns since the epoch.
-        created_ns: i64,
-        /// Every descriptor, in file order.
-        descriptors: Vec<Descriptor>,
-    },
-    /// A signed filesystem scan was stored.
-    Scan {
-        /// What the registry lists about it (host, roots, counts, signature, signer).
-        scan: crate::scans::ScanSummary,
-        /// Upload time, ns since the epoch.
-        created_ns: i64,
-    },
-    /// An artifact was deleted.
-    Delete {
-        /// SHA-256, hex.
-        digest: String,
-        /// Deletion time, ns since the epoch.
-        deleted_ns: i64,
-    },
+/// How the registry writes and reads its [`LogEntry`] values (the type itself is a wire type,
+/// defined in `cairn-api`).
+pub trait EntryCodec: Sized {
+    /// The entry for a new artifact.
+    fn artifact(a: &NewArtifact) -> Self;
+    /// Canonical bytes, as logged.
+    fn to_bytes(&self) -> Vec<u8>;
+    /// Parses a logged entry; `None` for bytes that are no registry entry.
+    fn parse(bytes: &[u8]) -> Option<Self>;
+    /// The artifact to index for an `artifact` entry at `index`.
+    fn to_artifact(&self, index: u64) -> Result<Option<NewArtifact>, Error>;
 }
 
-impl LogEntry {
-    /// The entry for a new artifact.
-    pub fn artifact(a: &NewArtifact) -> Self {
+impl EntryCodec for LogEntry {
+    fn artifact(a: &NewArtifact) -> Self {
         LogEntry::Artifact {
             digest: a.digest.to_hex(),
             size: a.size,
@@ -59,19 +35,16 @@ impl LogEntry {
         }
     }
 
-    /// Canonical bytes, as logged.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    fn to_bytes(&self) -> Vec<u8> {
         let value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         cairn_tlog::entry::canonical(&value)
     }
 
-    /// Parses a logged entry; `None` for entries that are not the registry's (attestations…).
-    pub fn parse(bytes: &[u8]) -> Option<Self> {
+    fn parse(bytes: &[u8]) -> Option<Self> {
         serde_json::from_slice(bytes).ok()
     }
 
-    /// The artifact to index for an `artifact` entry at `index`.
-    pub fn to_artifact(&self, index: u64) -> Result<Option<NewArtifact>, Error> {
+    fn to_artifact(&self, index: u64) -> Result<Option<NewArtifact>, Error> {
         let LogEntry::Artifact {
             digest,
             size,
@@ -166,6 +139,6 @@ mod tests {
             r#"{"deleted_ns":3,"digest":"ab","kind":"delete"}"#
         );
         assert_eq!(LogEntry::parse(&e.to_bytes()), Some(e));
-        assert_eq!(LogEntry::parse(b"{\"kind\":\"attestation\"}"), None);
+        assert_eq!(LogEntry::parse(b"{\"kind\":\"other\"}"), None);
     }
 }

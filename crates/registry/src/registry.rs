@@ -15,7 +15,7 @@ use crate::digest::Digest;
 use crate::error::Error;
 use crate::index::{Change, Index};
 use crate::locks::DigestLocks;
-use crate::log_entry::{LogEntry, Watermark};
+use crate::log_entry::{EntryCodec as _, LogEntry, Watermark};
 use crate::model::time_of;
 use crate::model::{
     FindQuery, NewArtifact, PluginMetadata, PluginSummary, PluginVariant, UploadOutcome,
@@ -23,6 +23,7 @@ use crate::model::{
 use crate::scans::ScanSummary;
 use crate::staging::{Staged, Upload};
 use cairn_sign::TrustedKeys;
+use cairn_sign::attestation::Attestation;
 use cairn_sign::policy::Policy;
 
 use crate::metrics::{Readiness, RegistryMetrics};
@@ -138,23 +139,14 @@ fn object_dirs(
     ))
 }
 
-/// Reads and checks a trust policy, and adds its secp256k1 signer keys to `keys` (uploads
-/// carry hex DER secp256k1 signatures, memflow's format).
+/// Reads and checks a trust policy, and adds its ECDSA signer keys to `keys` (uploads carry
+/// hex DER ECDSA signatures, memflow's format).
 fn load_policy(path: &std::path::Path, keys: &mut TrustedKeys) -> Result<Policy, Error> {
-    let bad = |why: String| Error::Policy(format!("trust policy {}: {why}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let policy = Policy::parse(&text).map_err(|e| bad(e.to_string()))?;
-    policy
-        .verify(chrono::Utc::now())
-        .map_err(|e| bad(e.to_string()))?;
-    for signer in &policy.doc().signers {
-        for pem in &signer.keys {
-            if let Ok(cairn_sign::PublicKey::Secp256k1(_)) =
-                cairn_sign::PublicKey::from_pem(pem, "signer key")
-            {
-                keys.add_pem(pem, &format!("trust policy {}", path.display()))
-                    .map_err(|e| bad(e.to_string()))?;
-            }
+    let policy =
+        Policy::load(path, chrono::Utc::now()).map_err(|e| Error::Policy(e.to_string()))?;
+    for key in policy.signer_keys() {
+        if key.algorithm() != cairn_sign::Algorithm::Ed25519 {
+            keys.add(key.clone());
         }
     }
     Ok(policy)
@@ -329,14 +321,12 @@ impl Registry {
     }
 
     /// Checks a signed attestation, stores it and logs its commitment.
-    pub async fn attest(
-        &self,
-        doc: Vec<u8>,
-    ) -> Result<(crate::attestation::Attestation, cairn_tlog::Appended), Error> {
+    pub async fn attest(&self, doc: Vec<u8>) -> Result<(Attestation, cairn_tlog::Appended), Error> {
         let keys = self.keys.clone();
         let attestations = self.attestations.clone();
         let checked = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-            let checked = crate::attestation::check(&doc, &keys)?;
+            let checked =
+                cairn_sign::attestation::check(&doc, &keys).map_err(|e| Error::Attestation(e.0))?;
             let d = &checked.digest;
             attestations.write(&format!("sha256/{}/{d}", &d[..2]), &doc)?;
             Ok(checked)

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/scans/{digest}", get(scans::download))
+        .route("/scans/{digest}/proof", get(log::scan_proof))
         .route("/files/{digest}/proof", get(log::artifact_proof))
         .route("/log/checkpoint", get(log::checkpoint))
         .route("/log/tile/{*rest}", get(log::tile))

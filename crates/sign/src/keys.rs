@@ -234,29 +234,78 @@ impl PublicKey {
         hex::encode(Sha256::digest(self.to_spki_der()))
     }
 
-    /// Verifies a signature over `message`: DER ECDSA over its SHA-256 (high-S accepted), or
-    /// a 64-byte Ed25519 signature over the bytes themselves (strict).
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        match self {
-            PublicKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|s| k.verify_strict(message, &s).is_ok()),
-            _ => self.verify_digest(&Sha256::digest(message).into(), signature),
-        }
-    }
-
-    /// Verifies a DER ECDSA signature over a SHA-256 digest (false for Ed25519 keys, which
-    /// sign whole messages).
-    pub fn verify_digest(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
+    /// Verifies `signature` over `signed`. The one place the rule lives: ECDSA (DER, high-S
+    /// accepted) signs the SHA-256, Ed25519 (64 bytes, strict) signs the bytes themselves, so
+    /// an Ed25519 key verifies nothing when only the digest is known.
+    pub fn verify(&self, signed: &Signed<'_>, signature: &[u8]) -> bool {
         use k256::ecdsa::signature::hazmat::PrehashVerifier;
         match self {
             PublicKey::Secp256k1(k) => k256::ecdsa::Signature::from_der(signature)
                 .map(|s| s.normalize_s().unwrap_or(s))
-                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
+                .is_ok_and(|s| k.verify_prehash(&signed.digest, &s).is_ok()),
             PublicKey::P256(k) => p256::ecdsa::Signature::from_der(signature)
                 .map(|s| s.normalize_s().unwrap_or(s))
-                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
-            PublicKey::Ed25519(_) => false,
+                .is_ok_and(|s| k.verify_prehash(&signed.digest, &s).is_ok()),
+            PublicKey::Ed25519(k) => signed.bytes.is_some_and(|bytes| {
+                ed25519_dalek::Signature::from_slice(signature)
+                    .is_ok_and(|s| k.verify_strict(bytes, &s).is_ok())
+            }),
         }
+    }
+
+    /// The low-S DER form of an ECDSA signature on this key's curve (`None` for Ed25519
+    /// keys and for bytes that are no DER signature).
+    pub fn normalize(&self, signature: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            PublicKey::Secp256k1(_) => k256::ecdsa::Signature::from_der(signature)
+                .ok()
+                .map(|s| s.normalize_s().unwrap_or(s).to_der().as_bytes().to_vec()),
+            PublicKey::P256(_) => p256::ecdsa::Signature::from_der(signature)
+                .ok()
+                .map(|s| s.normalize_s().unwrap_or(s).to_der().as_bytes().to_vec()),
+            PublicKey::Ed25519(_) => None,
+        }
+    }
+}
+
+/// What a signature is over: a message's SHA-256, and the message itself when it is at hand.
+///
+/// ECDSA signatures need only the digest; Ed25519 ones need the bytes (see
+/// [`PublicKey::verify`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Signed<'a> {
+    digest: [u8; 32],
+    bytes: Option<&'a [u8]>,
+}
+
+impl<'a> Signed<'a> {
+    /// A message in full.
+    pub fn bytes(bytes: &'a [u8]) -> Self {
+        Signed {
+            digest: Sha256::digest(bytes).into(),
+            bytes: Some(bytes),
+        }
+    }
+
+    /// A message known by its SHA-256 only (a large file hashed while it streamed).
+    pub fn digest(digest: [u8; 32]) -> Self {
+        Signed {
+            digest,
+            bytes: None,
+        }
+    }
+
+    /// A message whose SHA-256 the caller already computed.
+    pub fn hashed(digest: [u8; 32], bytes: &'a [u8]) -> Self {
+        Signed {
+            digest,
+            bytes: Some(bytes),
+        }
+    }
+
+    /// The SHA-256.
+    pub fn sha256(&self) -> &[u8; 32] {
+        &self.digest
     }
 }
 
@@ -463,17 +512,26 @@ impl PrivateKey {
         }
     }
 
-    /// Signs `message`: DER ECDSA (low-S) over its SHA-256, or Ed25519 over the bytes.
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+    /// Signs `signed`: DER ECDSA (low-S) over its SHA-256, or Ed25519 over the bytes (the
+    /// signing half of the rule [`PublicKey::verify`] checks; Ed25519 needs the bytes).
+    pub fn sign(&self, signed: &Signed<'_>) -> Result<Vec<u8>, Error> {
         match self.algorithm {
-            Algorithm::Ed25519 => self.with_key(|live| match live {
-                Live::Ed25519(k) => {
-                    use ed25519_dalek::Signer as _;
-                    Some(k.sign(message).to_bytes().to_vec())
-                }
-                _ => None,
-            }),
-            _ => self.sign_digest(&Sha256::digest(message).into()),
+            Algorithm::Ed25519 => {
+                let bytes = signed.bytes.ok_or_else(|| {
+                    key_error(
+                        "private key",
+                        "Ed25519 signs the message itself, not a digest",
+                    )
+                })?;
+                self.with_key(|live| match live {
+                    Live::Ed25519(k) => {
+                        use ed25519_dalek::Signer as _;
+                        Some(k.sign(bytes).to_bytes().to_vec())
+                    }
+                    _ => None,
+                })
+            }
+            _ => self.sign_digest(signed.sha256()),
         }
     }
 

@@ -1,34 +1,37 @@
-//! Keys and signatures in the formats publishers already use.
+//! Keys and signatures in the formats publishers already use, the trust policy a user
+//! holds, and the attestation formats (in-toto links, DSSE envelopes).
 //!
-//! Today: ECDSA over secp256k1 with SHA-256, signatures as hex of DER, exactly what
-//! `openssl dgst -sha256 -hex -sign` writes and what memflow-registry accepts. Keys are
+//! One key model: a [`PublicKey`] is secp256k1, P-256 or Ed25519; a [`PrivateKey`] of any of
+//! them lives in `cairn-secmem` memory. What a signature covers is a [`Signed`] message, and
+//! [`PublicKey::verify`] is the one place that knows ECDSA signs the SHA-256 while Ed25519
+//! signs the bytes. Upload signatures are hex DER ECDSA, exactly what
+//! `openssl dgst -sha256 -hex -sign` writes and what memflow-registry accepts; keys are
 //! PKCS#8 PEM (private) and SPKI PEM (public), byte-compatible with openssl; a key's id is
 //! the hex SHA-256 of its SPKI DER.
 //!
 //! ```
-//! use cairn_sign::{SigningKey, TrustedKeys};
-//! let key = SigningKey::generate().unwrap();
+//! use cairn_sign::{Algorithm, PrivateKey, TrustedKeys};
+//! let key = PrivateKey::generate(Algorithm::Secp256k1).unwrap();
 //! let digest = cairn_sign::sha256(b"plugin bytes");
-//! let signature = key.sign_digest(&digest).unwrap();
+//! let signature = hex::encode(key.sign_digest(&digest).unwrap());
 //! let mut trusted = TrustedKeys::default();
-//! trusted.add_pem(&key.public_key_pem(), "example").unwrap();
+//! trusted.add(key.public().clone());
 //! let check = trusted.check(&signature, &digest).unwrap();
-//! assert_eq!(check.key_id.as_deref(), Some(key.key_id().as_str()));
+//! assert_eq!(check.key_id, Some(key.public().id()));
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attestation;
 mod error;
 mod keys;
 pub mod openpgp;
 pub mod policy;
-mod signer;
 mod verify;
 
 pub use error::{Error, SignatureDefect};
-pub use keys::{Algorithm, PrivateKey, PublicKey};
-pub use signer::SigningKey;
-pub use verify::{Ed25519Key, SignatureCheck, TrustedKey, TrustedKeys};
+pub use keys::{Algorithm, PrivateKey, PublicKey, Signed};
+pub use verify::{SignatureCheck, TrustedKeys};
 
 /// SHA-256 of a byte string.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -107,7 +107,10 @@ impl pgp::types::SigningKey for Signer<'_> {
         let (r, s) = match self.key.algorithm() {
             // OpenPGP's EdDSA signs the digest as the message.
             Algorithm::Ed25519 => {
-                let sig = self.key.sign(digest).map_err(|e| refuse(e.to_string()))?;
+                let sig = self
+                    .key
+                    .sign(&crate::keys::Signed::bytes(digest))
+                    .map_err(|e| refuse(e.to_string()))?;
                 (sig[..32].to_vec(), sig[32..].to_vec())
             }
             _ => {

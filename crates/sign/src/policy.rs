@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::{PrivateKey, PublicKey, Signed};
 
 /// Marker of a signature line.
 const SIGNATURE_PREFIX: &str = "# cairn-policy-signature ";
@@ -56,6 +56,22 @@ pub enum PolicyError {
     /// A signature line that does not parse.
     #[error("bad signature line: {0}")]
     SignatureLine(String),
+    /// The policy file could not be read.
+    #[error("reading the trust policy {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A policy file that is unusable, named.
+    #[error("trust policy {path}: {source}")]
+    In {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        source: Box<PolicyError>,
+    },
 }
 
 fn malformed(why: impl Into<String>) -> PolicyError {
@@ -297,6 +313,29 @@ impl Policy {
         Self::compile(doc, body.to_owned(), signatures)
     }
 
+    /// Reads and parses a policy file, without checking its signatures (for editing it).
+    pub fn read(path: &std::path::Path) -> Result<Self, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| PolicyError::In {
+            path: path.display().to_string(),
+            source: Box::new(e),
+        })
+    }
+
+    /// Reads a policy file and checks it as of `now`: structure, expiry and the threshold of
+    /// its own root keys. What every user of a policy calls before trusting it.
+    pub fn load(path: &std::path::Path, now: DateTime<Utc>) -> Result<Self, PolicyError> {
+        let policy = Self::read(path)?;
+        policy.verify(now).map_err(|e| PolicyError::In {
+            path: path.display().to_string(),
+            source: Box::new(e),
+        })?;
+        Ok(policy)
+    }
+
     /// A new, unsigned policy for `doc`.
     pub fn from_doc(doc: PolicyDoc) -> Result<Self, PolicyError> {
         let body = toml::to_string_pretty(&doc).map_err(|e| malformed(e.to_string()))?;
@@ -373,6 +412,11 @@ impl Policy {
         self.doc.log.as_ref().map(|l| l.key.as_str())
     }
 
+    /// Every signer entry's keys (uploads signed by them can be verified).
+    pub fn signer_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.signers.iter().flat_map(|s| s.keys.iter())
+    }
+
     /// How many signature lines the file carries (valid or not).
     pub fn signature_count(&self) -> usize {
         self.signatures.len()
@@ -398,7 +442,7 @@ impl Policy {
     /// Adds a root signature by `key` (which must be one of `roots`, old or new: the caller
     /// decides which policy it counts for).
     pub fn sign(&mut self, key: &PrivateKey) -> Result<(), crate::Error> {
-        let sig = key.sign(self.body.as_bytes())?;
+        let sig = key.sign(&Signed::bytes(self.body.as_bytes()))?;
         let id = key.public().id();
         self.signatures.retain(|(i, _)| *i != id);
         self.signatures.push((id, sig));
@@ -411,7 +455,7 @@ impl Policy {
             let id = k.id();
             self.signatures
                 .iter()
-                .any(|(sid, sig)| *sid == id && k.verify(self.body.as_bytes(), sig))
+                .any(|(sid, sig)| *sid == id && k.verify(&Signed::bytes(self.body.as_bytes()), sig))
                 .then_some(id)
         }))
     }
@@ -474,13 +518,11 @@ impl Policy {
         if let Some(denial) = self.denied_version(artifact) {
             return Decision::Denied(denial);
         }
-        let verifies = |key: &PublicKey| {
-            signatures.iter().any(|sig| match (key, artifact.bytes) {
-                (PublicKey::Ed25519(_), Some(bytes)) => key.verify(bytes, sig),
-                (PublicKey::Ed25519(_), None) => false,
-                _ => key.verify_digest(artifact.digest, sig),
-            })
+        let signed = match artifact.bytes {
+            Some(bytes) => Signed::hashed(*artifact.digest, bytes),
+            None => Signed::digest(*artifact.digest),
         };
+        let verifies = |key: &PublicKey| signatures.iter().any(|sig| key.verify(&signed, sig));
         // Every policy key that made one of the signatures.
         let signed: BTreeSet<String> = self
             .signers

@@ -1,5 +1,6 @@
-//! Upload signatures as memflow-registry accepts them: hex DER ECDSA secp256k1 over the
-//! SHA-256 of the file, exactly what `openssl dgst -sha256 -hex -sign` writes.
+//! Upload signatures as memflow-registry accepts them: hex DER ECDSA over the SHA-256 of the
+//! file, exactly what `openssl dgst -sha256 -hex -sign` writes (secp256k1, memflow's curve,
+//! or P-256).
 //!
 //! Unlike memflow-registry, a high-S signature (half of what openssl makes) is normalised to
 //! low-S instead of being refused, and the normalised form is what is stored: the memflow
@@ -7,61 +8,17 @@
 
 use std::path::Path;
 
-use k256::ecdsa::signature::hazmat::PrehashVerifier;
-use k256::ecdsa::{Signature, VerifyingKey};
-use k256::pkcs8::{DecodePublicKey, EncodePublicKey};
-use sha2::{Digest as _, Sha256};
-
 use crate::error::{Error, SignatureDefect};
+use crate::keys::{Algorithm, PublicKey, Signed};
 
-/// Longest signature text accepted: DER ECDSA over secp256k1 is at most 72 bytes.
+/// Longest signature text accepted: DER ECDSA over a 256-bit curve is at most 72 bytes.
 const MAX_SIGNATURE_HEX: usize = 2 * 80;
 
-/// A public key uploads may be signed with.
-#[derive(Clone, Debug)]
-pub struct TrustedKey {
-    key: VerifyingKey,
-    id: String,
-}
-
-impl TrustedKey {
-    /// Hex SHA-256 of the key's SPKI DER.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-/// An Ed25519 public key (attestations: in-toto links, DSSE envelopes).
-#[derive(Clone, Debug)]
-pub struct Ed25519Key {
-    key: ed25519_dalek::VerifyingKey,
-    id: String,
-}
-
-impl Ed25519Key {
-    /// Hex SHA-256 of the key's SPKI DER.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The raw 32-byte public key.
-    pub fn raw(&self) -> [u8; 32] {
-        self.key.to_bytes()
-    }
-
-    /// Strict Ed25519 verification of `signature` over `message`.
-    pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
-        ed25519_dalek::Signature::from_slice(signature)
-            .is_ok_and(|s| self.key.verify_strict(message, &s).is_ok())
-    }
-}
-
-/// The keys signatures must verify under: secp256k1 for uploads (empty means "store
-/// unverified"), Ed25519 for attestations.
+/// The public keys signatures must verify under: ECDSA keys for uploads and scans (none
+/// means "store unverified", as memflow-registry does), Ed25519 keys for attestations.
 #[derive(Clone, Debug, Default)]
 pub struct TrustedKeys {
-    keys: Vec<TrustedKey>,
-    ed25519: Vec<Ed25519Key>,
+    keys: Vec<PublicKey>,
 }
 
 /// The outcome of checking a signature.
@@ -79,130 +36,109 @@ impl TrustedKeys {
         let mut keys = TrustedKeys::default();
         for path in paths {
             let path = path.as_ref();
+            let origin = format!("public key {}", path.display());
             let text = std::fs::read_to_string(path).map_err(|e| Error::Key {
-                origin: format!("public key {}", path.display()),
+                origin: origin.clone(),
                 reason: e.to_string(),
             })?;
-            keys.add_pem(&text, &format!("public key {}", path.display()))?;
+            keys.add_pem(&text, &origin)?;
         }
         Ok(keys)
     }
 
     /// Adds the keys of a PEM text; `origin` names it in errors.
     pub fn add_pem(&mut self, text: &str, origin: &str) -> Result<(), Error> {
-        const END: &str = "-----END PUBLIC KEY-----";
-        let mut rest = text;
-        let mut found = 0;
-        while let Some(start) = rest.find("-----BEGIN PUBLIC KEY-----") {
-            let end = rest[start..].find(END).ok_or_else(|| Error::Key {
-                origin: origin.into(),
-                reason: "unterminated PEM block".into(),
-            })? + start
-                + END.len();
-            let pem = &rest[start..end];
-            if let Ok(key) = VerifyingKey::from_public_key_pem(pem) {
-                self.push(key);
-            } else {
-                use ed25519_dalek::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
-                let key = ed25519_dalek::VerifyingKey::from_public_key_pem(pem).map_err(|e| {
-                    Error::Key {
-                        origin: origin.into(),
-                        reason: format!("neither a secp256k1 nor an Ed25519 public key: {e}"),
-                    }
-                })?;
-                let der = key
-                    .to_public_key_der()
-                    .map(|d| d.as_bytes().to_vec())
-                    .unwrap_or_default();
-                let id = hex::encode(Sha256::digest(&der));
-                if !self.ed25519.iter().any(|k| k.id == id) {
-                    self.ed25519.push(Ed25519Key { key, id });
-                }
-            }
-            found += 1;
-            rest = &rest[end..];
-        }
-        if found == 0 {
-            return Err(Error::Key {
-                origin: origin.into(),
-                reason: "no PUBLIC KEY PEM block".into(),
-            });
+        for key in PublicKey::all_from_pem(text, origin)? {
+            self.add(key);
         }
         Ok(())
     }
 
-    fn push(&mut self, key: VerifyingKey) {
-        let der = key
-            .to_public_key_der()
-            .map(|d| d.as_bytes().to_vec())
-            .unwrap_or_default();
-        let id = hex::encode(Sha256::digest(&der));
-        if !self.keys.iter().any(|k| k.id == id) {
-            self.keys.push(TrustedKey { key, id });
+    /// Adds a key (once: keys are told apart by id).
+    pub fn add(&mut self, key: PublicKey) {
+        if !self.keys.contains(&key) {
+            self.keys.push(key);
         }
     }
 
-    /// True when no secp256k1 key is configured (upload signatures are stored unverified).
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// The configured secp256k1 keys.
-    pub fn keys(&self) -> &[TrustedKey] {
+    /// Every key.
+    pub fn keys(&self) -> &[PublicKey] {
         &self.keys
     }
 
-    /// The configured Ed25519 keys.
-    pub fn ed25519_keys(&self) -> &[Ed25519Key] {
-        &self.ed25519
+    /// The keys that verify digests (ECDSA): uploads and scans.
+    pub fn ecdsa_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.keys
+            .iter()
+            .filter(|k| k.algorithm() != Algorithm::Ed25519)
+    }
+
+    /// The Ed25519 keys: attestations.
+    pub fn ed25519_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.keys
+            .iter()
+            .filter(|k| k.algorithm() == Algorithm::Ed25519)
+    }
+
+    /// True when no ECDSA key is configured (upload signatures are stored unverified).
+    pub fn is_empty(&self) -> bool {
+        self.ecdsa_keys().next().is_none()
     }
 
     /// Checks a hex DER signature over a file whose SHA-256 is `digest`.
     ///
-    /// Without keys the signature must still be well-formed; it is normalised and stored
-    /// unverified, as memflow-registry does when it has no public key.
+    /// Without ECDSA keys the signature must still be well-formed; it is normalised (on
+    /// secp256k1, memflow's curve) and stored unverified, as memflow-registry does when it
+    /// has no public key.
     pub fn check(&self, signature: &str, digest: &[u8; 32]) -> Result<SignatureCheck, Error> {
-        let signature = parse(signature)?;
-        let normalized = hex::encode(signature.to_der().as_bytes());
-        if self.keys.is_empty() {
+        let der = parse(signature)?;
+        let signed = Signed::digest(*digest);
+        let mut ecdsa = self.ecdsa_keys().peekable();
+        if ecdsa.peek().is_none() {
+            let normalized = hex::encode(normalize_secp256k1(&der)?);
             return Ok(SignatureCheck {
                 normalized,
                 key_id: None,
             });
         }
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.key.verify_prehash(digest, &signature).is_ok())
+        let key = ecdsa
+            .find(|k| k.verify(&signed, &der))
             .ok_or(Error::Signature(SignatureDefect::NoTrustedKey))?;
         Ok(SignatureCheck {
-            normalized,
-            key_id: Some(key.id.clone()),
+            normalized: hex::encode(key.normalize(&der).unwrap_or(der)),
+            key_id: Some(key.id()),
         })
     }
 }
 
-/// Parses hex (either case, surrounding whitespace ignored) DER into a low-S signature.
-fn parse(text: &str) -> Result<Signature, Error> {
+/// Parses hex (either case, surrounding whitespace ignored) of a DER ECDSA signature.
+fn parse(text: &str) -> Result<Vec<u8>, Error> {
     let text = text.trim();
     if text.is_empty() || text.len() > MAX_SIGNATURE_HEX {
         return Err(Error::Signature(SignatureDefect::NotHex));
     }
     let der = hex::decode(text).map_err(|_| Error::Signature(SignatureDefect::NotHex))?;
-    let signature =
-        Signature::from_der(&der).map_err(|_| Error::Signature(SignatureDefect::NotDer))?;
-    Ok(signature.normalize_s().unwrap_or(signature))
+    // Well-formed DER on either curve parses on secp256k1, whose order is the larger.
+    normalize_secp256k1(&der)?;
+    Ok(der)
+}
+
+fn normalize_secp256k1(der: &[u8]) -> Result<Vec<u8>, Error> {
+    let s = k256::ecdsa::Signature::from_der(der)
+        .map_err(|_| Error::Signature(SignatureDefect::NotDer))?;
+    Ok(s.normalize_s().unwrap_or(s).to_der().as_bytes().to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k256::ecdsa::SigningKey;
     use k256::ecdsa::signature::hazmat::PrehashSigner;
+    use k256::ecdsa::{Signature, SigningKey};
+    use sha2::{Digest as _, Sha256};
 
     fn keys_for(sk: &SigningKey) -> TrustedKeys {
         let mut keys = TrustedKeys::default();
-        keys.push(*sk.verifying_key());
+        keys.add(PublicKey::Secp256k1(*sk.verifying_key()));
         keys
     }
 
@@ -223,7 +159,7 @@ mod tests {
         for text in [&low, &high, &high.to_uppercase()] {
             let check = keys.check(text, &digest).unwrap();
             assert_eq!(check.normalized, low);
-            assert_eq!(check.key_id.as_deref(), Some(keys.keys()[0].id()));
+            assert_eq!(check.key_id, Some(keys.keys()[0].id()));
         }
     }
 
@@ -268,5 +204,32 @@ mod tests {
             .check(&hex::encode(sig.to_der().as_bytes()), &digest)
             .unwrap();
         assert_eq!(check.key_id, None);
+    }
+
+    #[test]
+    fn p256_keys_verify_uploads_and_normalise_on_their_own_curve() {
+        use p256::ecdsa::signature::hazmat::PrehashSigner as _;
+        let sk = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let digest: [u8; 32] = Sha256::digest(b"plugin").into();
+        let sig: p256::ecdsa::Signature = sk.sign_prehash(&digest).unwrap();
+        let (r, s) = sig.split_scalars();
+        let high = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+        let mut keys = TrustedKeys::default();
+        keys.add(PublicKey::P256(*sk.verifying_key()));
+        // An Ed25519 key beside it is for attestations: it never verifies an upload.
+        keys.add(PublicKey::Ed25519(
+            ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key(),
+        ));
+        let low = hex::encode(sig.normalize_s().unwrap_or(sig).to_der().as_bytes());
+        let check = keys
+            .check(&hex::encode(high.to_der().as_bytes()), &digest)
+            .unwrap();
+        assert_eq!(check.normalized, low);
+        assert_eq!(check.key_id, Some(keys.keys()[0].id()));
+        let elsewhere: [u8; 32] = Sha256::digest(b"other").into();
+        assert!(matches!(
+            keys.check(&low, &elsewhere),
+            Err(Error::Signature(SignatureDefect::NoTrustedKey))
+        ));
     }
 }

@@ -85,7 +85,7 @@ fn decide(
     at: DateTime<Utc>,
 ) -> Decision {
     let digest = cairn_sign::sha256(bytes);
-    let sig = signer.sign(bytes).unwrap();
+    let sig = signer.sign(&cairn_sign::Signed::bytes(bytes)).unwrap();
     p.evaluate(
         &Artifact {
             name,
@@ -134,7 +134,7 @@ fn allows_signers_for_their_globs_only() {
         Decision::Denied(Denial::NoTrustedSignature)
     );
     let digest = cairn_sign::sha256(b"real");
-    let wrong = f.alice.sign(b"forged").unwrap();
+    let wrong = f.alice.sign(&cairn_sign::Signed::bytes(b"forged")).unwrap();
     let d = p.evaluate(
         &Artifact {
             name: "memflow-x",

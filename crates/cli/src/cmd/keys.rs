@@ -266,11 +266,9 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
             )?
         }
         SignatureFormat::Hex | SignatureFormat::Raw => {
-            let signature = match key.algorithm() {
-                // Pure Ed25519 hashes the message twice: it needs the whole file.
-                Algorithm::Ed25519 => key.sign(&read_signed_file(&args.file)?)?,
-                _ => key.sign_digest(&sha256_file(&args.file)?)?,
-            };
+            let map = read_signed_file(&args.file)?;
+            let signature =
+                key.sign(&cairn_sign::Signed::hashed(sha256_file(&args.file)?, &map))?;
             if args.format == SignatureFormat::Hex {
                 format!("{}\n", hex::encode(&signature)).into_bytes()
             } else {
@@ -372,23 +370,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let digest = sha256_file(&args.file)?;
-    let mut message = None;
-    let mut good = None;
-    for key in &keys {
-        let ok = match key.algorithm() {
-            Algorithm::Ed25519 => {
-                if message.is_none() {
-                    message = Some(read_signed_file(&args.file)?);
-                }
-                message.as_ref().is_some_and(|m| key.verify(m, &signature))
-            }
-            _ => key.verify_digest(&digest, &signature),
-        };
-        if ok {
-            good = Some(key);
-            break;
-        }
-    }
+    let bytes = read_signed_file(&args.file)?;
+    let signed = cairn_sign::Signed::hashed(digest, &bytes);
+    let good = keys.iter().find(|key| key.verify(&signed, &signature));
     report(
         args.json,
         good.map(|k| (k.id(), k.algorithm().to_string())),
@@ -398,11 +382,8 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 
 /// `cairn verify --trust POLICY --name N`: the policy's decision on a file and signature.
 fn verify_by_policy(args: &VerifyArgs, trust: &Path) -> anyhow::Result<ExitCode> {
-    let policy = super::trust::load(trust)?;
     let now = chrono::Utc::now();
-    policy
-        .verify(now)
-        .with_context(|| format!("trust policy {}", trust.display()))?;
+    let policy = cairn_sign::policy::Policy::load(trust, now)?;
     let signature =
         signature_bytes(args)?.context("--trust needs --signature or --signature-file")?;
     let digest = sha256_file(&args.file)?;
@@ -473,7 +454,7 @@ fn verify_attestation(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let doc =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let trusted = cairn_sign::TrustedKeys::load(&args.key)?;
-    match cairn_registry::attestation::check(&doc, &trusted) {
+    match cairn_sign::attestation::check(&doc, &trusted) {
         Ok(att) => {
             let id = att.signers.first().cloned().unwrap_or_default();
             if args.json {

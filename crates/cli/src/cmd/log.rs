@@ -68,7 +68,7 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let fetcher: Box<dyn Fetcher> = if tiles.starts_with("http://") || tiles.starts_with("https://")
     {
-        Box::new(HttpFetcher::new(&tiles)?)
+        Box::new(cairn_client::HttpFetcher::new(&tiles)?)
     } else {
         Box::new(DirStore::open(Path::new(&tiles)).with_context(|| format!("opening {tiles}"))?)
     };
@@ -84,50 +84,4 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
         cairn_tlog::writer::b64(&verified.root)
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Fetches log objects over HTTP(S).
-struct HttpFetcher {
-    base: String,
-    client: reqwest::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl HttpFetcher {
-    fn new(base: &str) -> anyhow::Result<Self> {
-        Ok(HttpFetcher {
-            base: base.trim_end_matches('/').to_owned(),
-            client: reqwest::Client::new(),
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?,
-        })
-    }
-}
-
-impl Fetcher for HttpFetcher {
-    fn fetch(&self, path: &str) -> Result<Option<Vec<u8>>, cairn_tlog::Error> {
-        let url = format!("{}/{path}", self.base);
-        let failed = |e: String| cairn_tlog::Error::Malformed {
-            what: "HTTP fetch",
-            reason: format!("{url}: {e}"),
-        };
-        self.runtime.block_on(async {
-            let r = self
-                .client
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| failed(e.to_string()))?;
-            if r.status() == reqwest::StatusCode::NOT_FOUND {
-                return Ok(None);
-            }
-            if !r.status().is_success() {
-                return Err(failed(r.status().to_string()));
-            }
-            Ok(Some(
-                r.bytes().await.map_err(|e| failed(e.to_string()))?.to_vec(),
-            ))
-        })
-    }
 }

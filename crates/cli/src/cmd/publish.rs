@@ -3,11 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
-use futures::StreamExt as _;
+use cairn_api::{Architecture, FileType};
+use cairn_client::VariantQuery;
 
 use super::keys::{PassphraseArgs, sha256_file};
-use super::remote::{Remote, RemoteArgs, progress};
+use super::remote::{Bar, Remote, RemoteArgs};
 
 /// Arguments of `cairn push`.
 #[derive(Debug, clap::Args)]
@@ -42,36 +45,34 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// The query string for `/plugins/{name}`.
-    pub fn query(&self, limit: u32) -> String {
-        let mut q = vec![format!("limit={limit}")];
-        let mut add = |k: &str, v: &str| q.push(format!("{k}={}", urlencode(v)));
-        if let Some(v) = &self.version {
-            add("version", v);
-        }
-        if let Some(v) = &self.file_type {
-            add("file_type", v);
-        }
-        if let Some(v) = &self.architecture {
-            add("architecture", v);
-        }
-        if let Some(v) = self.abi {
-            add("memflow_plugin_version", &v.to_string());
-        }
-        q.join("&")
-    }
-}
-
-/// Percent-encodes everything but unreserved characters.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
+    /// The registry query, or a clear error for a file type or architecture that no
+    /// registry knows.
+    pub fn query(&self, limit: u32) -> anyhow::Result<VariantQuery> {
+        let file_type = self
+            .file_type
+            .as_deref()
+            .map(|f| {
+                FileType::parse(f)
+                    .with_context(|| format!("--file-type {f:?}: expected elf, pe or mach"))
+            })
+            .transpose()?;
+        let architecture = self
+            .architecture
+            .as_deref()
+            .map(|a| {
+                Architecture::from_key(a).with_context(|| {
+                    format!("--architecture {a:?}: expected x86_64, x86, arm64 or arm")
+                })
+            })
+            .transpose()?;
+        Ok(VariantQuery {
+            version: self.version.clone(),
+            file_type,
+            architecture,
+            abi: self.abi,
+            limit: Some(limit),
         })
-        .collect()
+    }
 }
 
 /// Arguments of `cairn ls`.
@@ -112,18 +113,10 @@ pub struct RmArgs {
     remote: RemoteArgs,
 }
 
-/// Checks a digest argument before it goes into a URL.
-pub fn check_digest(d: &str) -> anyhow::Result<()> {
-    if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("{d:?} is not a SHA-256 digest (64 hex digits)");
-    }
-    Ok(())
-}
-
 /// Runs `cairn push`.
 pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let remote = Remote::new(&args.remote)?;
-    let token = remote.token()?.to_owned();
+    remote.client.require_token()?;
     let pass = args.passphrase.read()?;
     let key = cairn_sign::PrivateKey::from_pem_file(
         &args.key,
@@ -136,11 +129,17 @@ pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for file in &args.files {
         let signature = hex::encode(key.sign_digest(&sha256_file(file)?)?);
-        let answer = remote
-            .runtime
-            .block_on(upload(&remote, &token, file, signature));
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let answer = remote.runtime.block_on(remote.client.push(
+            file,
+            &signature,
+            Arc::new(Bar::new(&name)),
+        ));
         match answer {
-            Ok(text) => println!("{}: {text}", file.display()),
+            Ok(outcome) => println!("{}: {outcome}", file.display()),
             Err(e) => {
                 eprintln!("cairn: {}: {e:#}", file.display());
                 failed = true;
@@ -154,121 +153,74 @@ pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn upload(
-    remote: &Remote,
-    token: &str,
-    file: &std::path::Path,
-    signature: String,
-) -> anyhow::Result<String> {
-    let f = tokio::fs::File::open(file)
-        .await
-        .with_context(|| format!("reading {}", file.display()))?;
-    let len = f.metadata().await?.len();
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "plugin".into());
-    let bar = progress(len, &name);
-    let shown = bar.clone();
-    let stream = tokio_util::io::ReaderStream::new(f).inspect(move |chunk| {
-        if let Ok(c) = chunk {
-            shown.inc(c.len() as u64);
-        }
-    });
-    let part =
-        reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
-            .file_name(name);
-    let form = reqwest::multipart::Form::new()
-        .part("file", part)
-        .text("signature", signature);
-    let url = format!("{}/files", remote.base);
-    let r = remote
-        .http
-        .post(&url)
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .with_context(|| format!("POST {url}"))?;
-    bar.finish_and_clear();
-    let status = r.status();
-    let text = r.text().await?;
-    if !status.is_success() {
-        bail!("{status}: {}", text.trim());
-    }
-    Ok(text.trim().trim_matches('"').to_owned())
-}
-
 /// Runs `cairn ls`.
 pub fn ls(args: LsArgs) -> anyhow::Result<ExitCode> {
     let remote = Remote::new(&args.remote)?;
-    let path = match &args.name {
-        None => "/plugins".to_owned(),
-        Some(name) => format!(
-            "/plugins/{}?{}",
-            urlencode(name),
-            args.filters.query(args.limit)
-        ),
+    let Some(name) = &args.name else {
+        let list = remote.runtime.block_on(remote.client.plugins())?;
+        if args.json {
+            println!("{}", serde_json::to_string(&list)?);
+        } else {
+            for p in &list.plugins {
+                println!("{:<30} {}", p.name, p.description);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
     };
-    let answer = remote.runtime.block_on(remote.get_json(&path))?;
+    let query = args.filters.query(args.limit)?;
+    let list = remote.runtime.block_on(remote.client.find(name, &query))?;
     if args.json {
-        println!("{answer}");
+        println!("{}", serde_json::to_string(&list)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let plugins = answer["plugins"].as_array().cloned().unwrap_or_default();
-    for p in &plugins {
-        if args.name.is_none() {
-            println!(
-                "{:<30} {}",
-                p["name"].as_str().unwrap_or(""),
-                p["description"].as_str().unwrap_or("")
-            );
-        } else {
-            let d = &p["descriptor"];
-            println!(
-                "{} {:<12} abi {:<3} {:<5} {:<7} {}",
-                &p["digest"].as_str().unwrap_or("")
-                    [..12.min(p["digest"].as_str().unwrap_or("").len())],
-                d["version"].as_str().unwrap_or(""),
-                d["plugin_version"],
-                d["file_type"].as_str().unwrap_or(""),
-                d["architecture"].as_str().unwrap_or(""),
-                p["created_at"].as_str().unwrap_or("")
-            );
-        }
+    for p in &list.plugins {
+        let d = &p.descriptor;
+        println!(
+            "{} {:<12} abi {:<3} {:<5} {:<7} {}",
+            p.digest.get(..12).unwrap_or(&p.digest),
+            d.version,
+            d.plugin_version,
+            d.file_type.as_str(),
+            d.architecture.to_key(),
+            p.created_at
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `cairn info`.
+/// Runs `cairn info`: the registry's metadata, as it says (nothing is verified here; `cairn
+/// pull` proves what it installs).
 pub fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
-    check_digest(&args.digest)?;
+    cairn_client::check_digest(&args.digest)?;
     let remote = Remote::new(&args.remote)?;
     let meta = remote
         .runtime
-        .block_on(remote.get_json(&format!("/files/{}/metadata", args.digest)))?;
+        .block_on(remote.client.metadata(&args.digest))?;
     if args.json {
-        println!("{meta}");
+        println!("{}", serde_json::to_string(&meta)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("digest     {}", meta["digest"].as_str().unwrap_or(""));
-    println!("size       {}", meta["size"]);
-    println!("created    {}", meta["created_at"].as_str().unwrap_or(""));
-    println!("signature  {}", meta["signature"].as_str().unwrap_or(""));
+    println!("digest     {}", meta.digest);
+    println!("size       {}", meta.size);
+    println!("created    {}", meta.created_at);
+    println!("signature  {}", meta.signature);
     println!(
         "key        {}",
-        meta["key_id"].as_str().unwrap_or("(unverified)")
+        meta.key_id.as_deref().unwrap_or("(unverified)")
     );
-    println!("log index  {}", meta["log_index"]);
-    for d in meta["descriptors"].as_array().cloned().unwrap_or_default() {
+    match meta.log_index {
+        Some(i) => println!("log index  {i}"),
+        None => println!("log index  (none)"),
+    }
+    for d in &meta.descriptors {
         println!(
             "plugin     {} {} ({} {} {}, abi {})",
-            d["name"].as_str().unwrap_or(""),
-            d["version"].as_str().unwrap_or(""),
-            d["plugin_kind"].as_str().unwrap_or(""),
-            d["file_type"].as_str().unwrap_or(""),
-            d["architecture"].as_str().unwrap_or(""),
-            d["plugin_version"]
+            d.name,
+            d.version,
+            d.plugin_kind.as_str(),
+            d.file_type.as_str(),
+            d.architecture.to_key(),
+            d.plugin_version
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -276,18 +228,11 @@ pub fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `cairn rm`.
 pub fn rm(args: RmArgs) -> anyhow::Result<ExitCode> {
-    check_digest(&args.digest)?;
+    cairn_client::check_digest(&args.digest)?;
     let remote = Remote::new(&args.remote)?;
-    let token = remote.token()?.to_owned();
-    let url = format!("{}/files/{}", remote.base, args.digest);
-    let (status, text) = remote.runtime.block_on(async {
-        let r = remote.http.delete(&url).bearer_auth(&token).send().await?;
-        let status = r.status();
-        anyhow::Ok((status, r.text().await?))
-    })?;
-    if !status.is_success() {
-        bail!("DELETE {url}: {status}: {}", text.trim());
-    }
+    remote
+        .runtime
+        .block_on(remote.client.delete(&args.digest))?;
     println!("deleted {}", args.digest);
     Ok(ExitCode::SUCCESS)
 }

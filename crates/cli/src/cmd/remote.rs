@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Deserialize;
 
 /// The config file.
@@ -71,13 +71,10 @@ pub struct RemoteArgs {
     pub token: Option<String>,
 }
 
-/// A registry to talk to.
+/// A registry to talk to: the client, and the runtime the commands block on.
 pub struct Remote {
-    /// Base URL without the trailing slash.
-    pub base: String,
-    token: Option<String>,
-    /// HTTP client.
-    pub http: reqwest::Client,
+    /// The typed client.
+    pub client: cairn_client::Client,
     /// The async runtime the commands run on.
     pub runtime: tokio::runtime::Runtime,
 }
@@ -91,75 +88,41 @@ impl Remote {
             .clone()
             .or(config.registry)
             .context("no registry: pass --registry URL, set CAIRN_REGISTRY, or put registry = \"URL\" in the config file")?;
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            bail!("registry URL {base:?} must start with http:// or https://");
-        }
         Ok(Remote {
-            base: base.trim_end_matches('/').to_owned(),
-            token: args.token.clone().or(config.token),
-            http: reqwest::Client::builder()
-                .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
-                .build()?,
+            client: cairn_client::Client::new(&base)?
+                .with_token(args.token.clone().or(config.token)),
             runtime: tokio::runtime::Runtime::new().context("starting the async runtime")?,
         })
-    }
-
-    /// The token, or a clear error.
-    pub fn token(&self) -> anyhow::Result<&str> {
-        self.token.as_deref().context(
-            "no token: pass --token, set CAIRN_TOKEN, or put token = \"…\" in the config file",
-        )
-    }
-
-    /// `GET path` as JSON; non-2xx statuses become errors carrying the server's message.
-    pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
-        let url = format!("{}{path}", self.base);
-        let r = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?;
-        let status = r.status();
-        let text = r.text().await.with_context(|| format!("GET {url}"))?;
-        if !status.is_success() {
-            bail!("GET {url}: {status}: {}", text.trim());
-        }
-        serde_json::from_str(&text).with_context(|| format!("GET {url}: not JSON"))
     }
 }
 
 /// A byte-count progress bar on stderr (hidden when stderr is not a terminal).
-pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg:20!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message(what.to_owned());
-    bar
+pub struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    /// A bar labelled `what`.
+    pub fn new(what: &str) -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:20!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(what.to_owned());
+        Bar(bar)
+    }
 }
 
-/// The host's plugin file type and architecture, in the registry's spelling.
-pub fn host() -> (&'static str, &'static str) {
-    let file_type = if cfg!(target_os = "windows") {
-        "pe"
-    } else if cfg!(target_os = "macos") {
-        "mach"
-    } else {
-        "elf"
-    };
-    let arch = if cfg!(target_arch = "x86_64") {
-        "x86_64"
-    } else if cfg!(target_arch = "aarch64") {
-        "arm64"
-    } else if cfg!(target_arch = "x86") {
-        "x86"
-    } else {
-        "arm"
-    };
-    (file_type, arch)
+impl cairn_client::Progress for Bar {
+    fn start(&self, total: Option<u64>) {
+        self.0.set_length(total.unwrap_or(0));
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
 }

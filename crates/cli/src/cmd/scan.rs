@@ -44,9 +44,13 @@ enum Action {
         /// OLD NEW, or only NEW with --baseline.
         #[arg(required = true, num_args = 1..=2, value_names = ["OLD", "NEW"])]
         files: Vec<PathBuf>,
-        /// Fetch the earlier scan from a registry: URL/scans/<digest>.
+        /// Fetch the earlier scan from a registry: URL/scans/<digest>. It is used only once
+        /// its signature (--key or --trust) and its log entry (--log-key, or the policy's
+        /// pinned log) are proven.
         #[arg(long)]
         baseline: Option<String>,
+        #[command(flatten)]
+        trust: BaselineTrust,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -89,14 +93,31 @@ enum Action {
     },
 }
 
+/// Who may have signed a `--baseline`, and the log it must be in.
+#[derive(Debug, Clone, clap::Args)]
+struct BaselineTrust {
+    /// With --baseline: a public key (PEM) the baseline's signature must verify under
+    /// (repeatable).
+    #[arg(long = "key", requires = "baseline", conflicts_with = "trust")]
+    keys: Vec<PathBuf>,
+    /// With --baseline and --key: the registry's log verifier key (`cairn log key`).
+    #[arg(long, requires = "keys")]
+    log_key: Option<String>,
+    /// With --baseline: a trust policy whose signers for `scan:<host>` may sign baselines;
+    /// its pinned log proves the entry.
+    #[arg(long, requires = "baseline")]
+    trust: Option<PathBuf>,
+}
+
 /// Runs `cairn scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     match args.action {
         Some(Action::Diff {
             files,
             baseline,
+            trust,
             json,
-        }) => diff(files, baseline, json),
+        }) => diff(files, baseline, &trust, json),
         Some(Action::Verify {
             file,
             signature,
@@ -170,10 +191,15 @@ fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
     Manifest::read(BufReader::new(file)).with_context(|| format!("reading {}", path.display()))
 }
 
-fn diff(files: Vec<PathBuf>, baseline: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+fn diff(
+    files: Vec<PathBuf>,
+    baseline: Option<String>,
+    trust: &BaselineTrust,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let (old, new) = match (files.as_slice(), baseline) {
         ([old, new], None) => (read_manifest(old)?, read_manifest(new)?),
-        ([new], Some(url)) => (fetch(&url)?, read_manifest(new)?),
+        ([new], Some(url)) => (fetch(&url, trust)?, read_manifest(new)?),
         _ => bail!("give OLD and NEW scan files, or NEW with --baseline URL"),
     };
     let report = cairn_scan::diff(&old, &new);
@@ -259,10 +285,18 @@ fn verify(file: &Path, signature: Option<&Path>, key: Option<&Path>) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
-fn sign(file: &Path, key: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// Signs a scan file with an ECDSA key: hex DER over its SHA-256, what the registry takes.
+fn sign_file(file: &Path, key: &Path) -> anyhow::Result<String> {
     read_manifest(file)?;
-    let key = cairn_sign::SigningKey::from_pem_file(key)?;
-    let signature = key.sign_digest(&file_sha256(file)?)?;
+    let key = cairn_sign::PrivateKey::from_pem_file(key, None)?;
+    if key.algorithm() == cairn_sign::Algorithm::Ed25519 {
+        bail!("scans carry ECDSA signatures (hex DER): sign with a secp256k1 or P-256 key");
+    }
+    Ok(hex::encode(key.sign_digest(&file_sha256(file)?)?))
+}
+
+fn sign(file: &Path, key: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let signature = sign_file(file, key)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.sig", file.display())));
     std::fs::write(&out, format!("{signature}\n"))
         .with_context(|| format!("writing {}", out.display()))?;
@@ -271,44 +305,61 @@ fn sign(file: &Path, key: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCod
 }
 
 fn push(file: &Path, registry: &str, token: &str, key: &Path) -> anyhow::Result<ExitCode> {
-    read_manifest(file)?;
-    let key = cairn_sign::SigningKey::from_pem_file(key)?;
-    let signature = key.sign_digest(&file_sha256(file)?)?;
-    let url = format!("{}/scans", registry.trim_end_matches('/'));
+    let signature = sign_file(file, key)?;
+    let client = cairn_client::Client::new(registry)?.with_token(Some(token.to_owned()));
     let runtime = tokio::runtime::Runtime::new()?;
-    let body = runtime.block_on(async {
-        let part = reqwest::multipart::Part::file(file).await?;
-        let form = reqwest::multipart::Form::new()
-            .part("file", part)
-            .text("signature", signature);
-        let r = reqwest::Client::new()
-            .post(&url)
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .await?;
-        let status = r.status();
-        let text = r.text().await?;
-        if !status.is_success() {
-            bail!("{url}: {status}: {text}");
-        }
-        Ok(text)
-    })?;
-    println!("{body}");
+    let added = runtime.block_on(client.push_scan(file, &signature))?;
+    println!("{}", serde_json::to_string(&added)?);
     Ok(ExitCode::SUCCESS)
 }
 
-fn fetch(url: &str) -> anyhow::Result<Manifest> {
+/// Fetches a baseline and proves it: its signature by --key or --trust, its `scan` entry in
+/// the log, consistent with the checkpoints this client saw.
+fn fetch(url: &str, trust: &BaselineTrust) -> anyhow::Result<Manifest> {
+    let (base, digest) = url
+        .trim_end_matches('/')
+        .rsplit_once("/scans/")
+        .with_context(|| format!("--baseline {url:?}: expected REGISTRY/scans/<digest>"))?;
+    let client = cairn_client::Client::new(base)?;
+    let keys;
+    let policy;
+    let (signers, vkey) = if let Some(path) = &trust.trust {
+        policy = super::pull::policy(Some(path.clone()))?;
+        let vkey = policy
+            .log_key()
+            .context("the trust policy pins no log ([log] key): a baseline must be proven in one")?
+            .to_owned();
+        (cairn_client::baseline::Signers::Policy(&policy), vkey)
+    } else if !trust.keys.is_empty() {
+        keys = cairn_sign::TrustedKeys::load(&trust.keys)?;
+        let vkey = trust.log_key.clone().context(
+            "--baseline with --key needs --log-key VKEY (the key `cairn log key` prints)",
+        )?;
+        (cairn_client::baseline::Signers::Keys(&keys), vkey)
+    } else {
+        bail!(
+            "--baseline is used only once proven: give --key PUB and --log-key VKEY, or --trust POLICY"
+        );
+    };
+    let log = cairn_tlog::NoteVerifier::parse(&vkey).context("the log key")?;
+    let state = super::pull::log_state()?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let bytes = runtime.block_on(async {
-        let r = reqwest::get(url).await?;
-        let status = r.status();
-        if !status.is_success() {
-            bail!("{url}: {status}");
-        }
-        Ok(r.bytes().await?)
-    })?;
-    Manifest::read(&bytes[..]).with_context(|| format!("reading the baseline from {url}"))
+    let baseline = runtime.block_on(cairn_client::baseline::fetch(
+        &client,
+        digest,
+        signers,
+        &log,
+        &state,
+        &(),
+    ))?;
+    eprintln!(
+        "cairn: baseline {} of {} (log entry {}) verified",
+        &baseline.scan.digest[..16],
+        baseline.scan.host,
+        baseline.log_index
+    );
+    let file = File::open(baseline.file.path())?;
+    Manifest::read(BufReader::new(file)).with_context(|| format!("reading the baseline from {url}"))
 }
 
 fn file_sha256(path: &Path) -> anyhow::Result<[u8; 32]> {

@@ -4,6 +4,7 @@
 mod crash;
 mod inspect;
 mod keys;
+mod lies;
 mod log;
 mod migrate;
 mod openpgp;

@@ -9,7 +9,7 @@ use crate::util::{Served, cairn, ok, plugin, sha256_hex};
 const TOKEN: &str = "pull-test-token";
 
 /// A `cairn` command with its config and state in `home`.
-fn client(home: &Path) -> Command {
+pub(crate) fn client(home: &Path) -> Command {
     let mut cmd = cairn();
     cmd.env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_STATE_HOME", home.join("state"))
@@ -19,11 +19,11 @@ fn client(home: &Path) -> Command {
     cmd
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 

@@ -256,13 +256,23 @@ async fn sign_verify_push_and_baseline_from_the_registry() {
     std::fs::write(root.join("f"), b"changed").unwrap();
     let now = dir.path().join("now.jsonl");
     assert!(scan_to(&root, &now).status.success());
+    let vkey = cairn()
+        .args(["log", "key", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let vkey = String::from_utf8_lossy(&vkey.stdout).trim().to_owned();
     let out = cairn()
+        .env("XDG_STATE_HOME", dir.path().join("state"))
         .args([
             "scan",
             "diff",
             "--baseline",
             &format!("{}/scans/{digest}", served.url),
         ])
+        .arg("--key")
+        .arg(pub_key())
+        .args(["--log-key", &vkey])
         .arg(&now)
         .output()
         .unwrap();

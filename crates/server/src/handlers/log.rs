@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use cairn_api::{EntryAnswer, EntryProof, ProofAnswer};
 use cairn_tlog::tile::TilePath;
 use serde::{Deserialize, Serialize};
 
@@ -69,16 +70,6 @@ pub async fn tile(
         .into_response())
 }
 
-/// One entry, with its leaf hash.
-#[derive(Debug, Serialize)]
-pub struct EntryAnswer {
-    index: u64,
-    /// The entry, parsed (entries are JSON).
-    entry: serde_json::Value,
-    /// RFC 6962 leaf hash, base64.
-    leaf_hash: String,
-}
-
 async fn read_entry(state: &AppState, index: u64) -> Result<Vec<u8>, ApiError> {
     let log = state.registry.log().clone();
     tokio::task::spawn_blocking(move || log.entry(index))
@@ -117,12 +108,6 @@ pub struct ConsistencyQuery {
     to: u64,
 }
 
-/// A proof: base64 hashes, leaf sibling first.
-#[derive(Debug, Serialize)]
-pub struct ProofAnswer {
-    proof: Vec<String>,
-}
-
 fn b64_all(hashes: Vec<cairn_tlog::Hash>) -> Vec<String> {
     hashes.iter().map(|h| B64.encode(h)).collect()
 }
@@ -157,15 +142,6 @@ pub async fn consistency(
     }))
 }
 
-/// Everything a client needs to check an artifact's publication offline.
-#[derive(Debug, Serialize)]
-pub struct ArtifactProof {
-    index: u64,
-    entry: serde_json::Value,
-    proof: Vec<String>,
-    checkpoint: String,
-}
-
 /// `GET /files/{digest}/proof`: JSON, or C2SP tlog-proof text with `Accept: text/plain`.
 pub async fn artifact_proof(
     State(state): State<AppState>,
@@ -180,6 +156,33 @@ pub async fn artifact_proof(
     let index = meta
         .log_index
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "artifact predates the log"))?;
+    entry_proof(&state, index, &headers).await
+}
+
+/// `GET /scans/{digest}/proof`: the scan's log entry with its inclusion proof, as for
+/// artifacts (what `cairn scan diff --baseline` checks).
+pub async fn scan_proof(
+    State(state): State<AppState>,
+    DigestPath(digest): DigestPath,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let scan = state
+        .registry
+        .scan(&digest)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "scan not found"))?;
+    let index = scan
+        .log_index
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "scan predates the log"))?;
+    entry_proof(&state, index, &headers).await
+}
+
+/// Entry `index` with its inclusion proof for the current checkpoint.
+async fn entry_proof(
+    state: &AppState,
+    index: u64,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let log = state.registry.log();
     // Take the checkpoint first: the proof is made for exactly its size.
     let checkpoint = log.checkpoint().to_string();
@@ -208,9 +211,9 @@ pub async fn artifact_proof(
         )
             .into_response());
     }
-    let bytes = read_entry(&state, index).await?;
+    let bytes = read_entry(state, index).await?;
     let entry = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    Ok(Json(ArtifactProof {
+    Ok(Json(EntryProof {
         index,
         entry,
         proof,

@@ -8,27 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use cairn_api::{PluginList, VariantList};
 use cairn_plugin::{Architecture, FileType};
-use cairn_registry::{
-    DEFAULT_LIMIT, Digest, DigestPrefix, FindQuery, MAX_LIMIT, PluginSummary, PluginVariant,
-};
+use cairn_registry::{DEFAULT_LIMIT, Digest, DigestPrefix, FindQuery, MAX_LIMIT};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-
-/// `{"plugins":[{"name","description"}]}`.
-#[derive(Debug, Serialize)]
-pub struct PluginsAll {
-    plugins: Vec<PluginSummary>,
-}
-
-/// `{"plugins":[PluginVariant…],"skip":N}`; `skip` echoes the request, as upstream.
-#[derive(Debug, Serialize)]
-pub struct PluginsFind {
-    plugins: Vec<PluginVariant>,
-    skip: u32,
-}
 
 /// Query string of `GET /plugins/{name}`, as sent.
 #[derive(Debug, Default, Deserialize)]
@@ -89,7 +75,7 @@ fn bad(param: &str, expected: &str) -> ApiError {
 /// Every plugin name, sorted, with the description of its first variant.
 pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     cached(&state, "plugins".into(), async {
-        Ok(PluginsAll {
+        Ok(PluginList {
             plugins: state.registry.plugins().await?,
         })
     })
@@ -106,7 +92,7 @@ pub async fn find(
     let key = format!("find\0{name}\0{query:?}");
     cached(&state, key, async {
         let plugins = state.registry.find(&name, &query).await?;
-        Ok(PluginsFind {
+        Ok(VariantList {
             plugins,
             skip: query.skip,
         })

@@ -4,22 +4,15 @@ use axum::Json;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use cairn_registry::{MAX_SCANS_LISTED, ScanSummary, UploadOutcome};
-use serde::{Deserialize, Serialize};
+use cairn_api::{ScanAdded, ScanList};
+use cairn_registry::MAX_SCANS_LISTED;
+use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{Authorized, DigestPath};
 use crate::handlers::files::serve_blob;
 use crate::handlers::upload::read_form;
-
-/// Answer to a scan upload.
-#[derive(Debug, Serialize)]
-pub struct ScanAdded {
-    outcome: UploadOutcome,
-    #[serde(flatten)]
-    scan: ScanSummary,
-}
 
 /// Stores a signed scan whose trailer verifies.
 pub async fn upload(
@@ -38,12 +31,6 @@ pub async fn upload(
 pub struct ListParams {
     host: Option<String>,
     limit: Option<u32>,
-}
-
-/// `{"scans":[…]}`, newest first.
-#[derive(Debug, Serialize)]
-pub struct ScanList {
-    scans: Vec<ScanSummary>,
 }
 
 /// Lists stored scans, of one host with `?host=`.

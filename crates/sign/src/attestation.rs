@@ -1,17 +1,23 @@
-//! Signed attestations the log commits to: in-toto link files and DSSE envelopes.
+//! Signed attestations: in-toto link files and DSSE envelopes, checked against Ed25519 keys.
 //!
-//! The document itself can be large, and a log entry holds at most 65,535 bytes, so the log
-//! gets a commitment (document digest, subject digests, signer key ids) and the document is
-//! stored content-addressed beside it.
+//! The formats themselves (securesystemslib's canonical JSON, in-toto key ids, DSSE's
+//! pre-authentication encoding) live here so that checking a file offline never links the
+//! registry. A registry logs the [`Attestation`] commitment (document digest, subject digests,
+//! signer key ids) and stores the document beside it: a log entry holds at most 65,535 bytes.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use cairn_sign::{Ed25519Key, TrustedKeys};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::error::Error;
+use crate::keys::{PublicKey, Signed};
+use crate::verify::TrustedKeys;
+
+/// Why an attestation was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
 
 /// Largest attestation document accepted.
 pub const MAX_ATTESTATION_BYTES: usize = 1024 * 1024;
@@ -31,12 +37,12 @@ pub struct Attestation {
     pub signers: Vec<String>,
 }
 
-fn bad(why: impl Into<String>) -> Error {
-    Error::Attestation(why.into())
+fn bad(why: impl Into<String>) -> Refused {
+    Refused(why.into())
 }
 
 /// Checks a document's signatures against the configured Ed25519 keys.
-pub fn check(doc: &[u8], keys: &TrustedKeys) -> Result<Attestation, Error> {
+pub fn check(doc: &[u8], keys: &TrustedKeys) -> Result<Attestation, Refused> {
     if doc.len() > MAX_ATTESTATION_BYTES {
         return Err(bad(format!(
             "document exceeds {MAX_ATTESTATION_BYTES} bytes"
@@ -44,11 +50,12 @@ pub fn check(doc: &[u8], keys: &TrustedKeys) -> Result<Attestation, Error> {
     }
     let value: Value = serde_json::from_slice(doc).map_err(|e| bad(format!("not JSON: {e}")))?;
     let digest = hex::encode(Sha256::digest(doc));
+    let ed25519: Vec<&PublicKey> = keys.ed25519_keys().collect();
     let (format, subjects, signers) = if value.get("signed").is_some() {
-        let (subjects, signers) = check_link(&value, keys.ed25519_keys())?;
+        let (subjects, signers) = check_link(&value, &ed25519)?;
         ("in-toto-link", subjects, signers)
     } else if value.get("payloadType").is_some() {
-        let (subjects, signers) = check_dsse(&value, keys.ed25519_keys())?;
+        let (subjects, signers) = check_dsse(&value, &ed25519)?;
         ("dsse", subjects, signers)
     } else {
         return Err(bad(
@@ -66,7 +73,7 @@ pub fn check(doc: &[u8], keys: &TrustedKeys) -> Result<Attestation, Error> {
 
 /// securesystemslib's `encode_canonical` (OLPC canonical JSON): sorted keys, no whitespace,
 /// only `"` and `\` escaped, integers only.
-pub fn olpc_canonical(v: &Value, out: &mut Vec<u8>) -> Result<(), Error> {
+pub fn olpc_canonical(v: &Value, out: &mut Vec<u8>) -> Result<(), Refused> {
     match v {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
@@ -115,28 +122,33 @@ fn olpc_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// in-toto's key id of an Ed25519 key: SHA-256 of its canonical key object.
-pub fn in_toto_keyid(key: &Ed25519Key) -> String {
-    let object = serde_json::json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": hex::encode(key.raw())}});
+/// in-toto's key id of an Ed25519 key: SHA-256 of its canonical key object (`None` for
+/// other algorithms, which in-toto names differently).
+pub fn in_toto_keyid(key: &PublicKey) -> Option<String> {
+    let PublicKey::Ed25519(raw) = key else {
+        return None;
+    };
+    let object = serde_json::json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": hex::encode(raw.to_bytes())}});
     let mut bytes = Vec::new();
     // A fixed object of strings: canonicalisation cannot fail.
     let _ = olpc_canonical(&object, &mut bytes);
-    hex::encode(Sha256::digest(bytes))
+    Some(hex::encode(Sha256::digest(bytes)))
 }
 
 /// Verifies signatures: a known key with a bad signature refuses the document; at least one
 /// known key must have signed.
 fn verify_all<'k>(
-    sigs: impl Iterator<Item = (Vec<&'k Ed25519Key>, Vec<u8>)>,
+    sigs: impl Iterator<Item = (Vec<&'k PublicKey>, Vec<u8>)>,
     message: &[u8],
-) -> Result<Vec<String>, Error> {
+) -> Result<Vec<String>, Refused> {
+    let signed = Signed::bytes(message);
     let mut signers = Vec::new();
     for (candidates, sig) in sigs {
         if candidates.is_empty() {
             continue;
         }
-        match candidates.iter().find(|k| k.verifies(message, &sig)) {
-            Some(k) if !signers.contains(&k.id().to_owned()) => signers.push(k.id().to_owned()),
+        match candidates.iter().find(|k| k.verify(&signed, &sig)) {
+            Some(k) if !signers.contains(&k.id()) => signers.push(k.id()),
             Some(_) => {}
             None => return Err(bad("a signature by a configured key does not verify")),
         }
@@ -147,7 +159,7 @@ fn verify_all<'k>(
     Ok(signers)
 }
 
-fn check_link(v: &Value, keys: &[Ed25519Key]) -> Result<(Vec<String>, Vec<String>), Error> {
+fn check_link(v: &Value, keys: &[&PublicKey]) -> Result<(Vec<String>, Vec<String>), Refused> {
     let mut message = Vec::new();
     olpc_canonical(&v["signed"], &mut message)?;
     let sigs = v["signatures"]
@@ -164,8 +176,11 @@ fn check_link(v: &Value, keys: &[Ed25519Key]) -> Result<(Vec<String>, Vec<String
                 .ok_or_else(|| bad("signature without sig"))?,
         )
         .map_err(|_| bad("sig is not hex"))?;
-        let candidates: Vec<&Ed25519Key> =
-            keys.iter().filter(|k| in_toto_keyid(k) == keyid).collect();
+        let candidates: Vec<&PublicKey> = keys
+            .iter()
+            .copied()
+            .filter(|k| in_toto_keyid(k).as_deref() == Some(keyid))
+            .collect();
         parsed.push((candidates, sig));
     }
     let signers = verify_all(parsed.into_iter(), &message)?;
@@ -193,7 +208,7 @@ fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-fn check_dsse(v: &Value, keys: &[Ed25519Key]) -> Result<(Vec<String>, Vec<String>), Error> {
+fn check_dsse(v: &Value, keys: &[&PublicKey]) -> Result<(Vec<String>, Vec<String>), Refused> {
     let payload_type = v["payloadType"]
         .as_str()
         .ok_or_else(|| bad("payloadType is not a string"))?;
@@ -205,6 +220,7 @@ fn check_dsse(v: &Value, keys: &[Ed25519Key]) -> Result<(Vec<String>, Vec<String
         )
         .map_err(|_| bad("payload is not base64"))?;
     let message = pae(payload_type, &payload);
+    let signed = Signed::bytes(&message);
     let sigs = v["signatures"]
         .as_array()
         .ok_or_else(|| bad("envelope without signatures"))?;
@@ -218,8 +234,11 @@ fn check_dsse(v: &Value, keys: &[Ed25519Key]) -> Result<(Vec<String>, Vec<String
             )
             .map_err(|_| bad("sig is not base64"))?;
         // keyid is only a hint in DSSE: try every configured key.
-        let candidates: Vec<&Ed25519Key> =
-            keys.iter().filter(|k| k.verifies(&message, &sig)).collect();
+        let candidates: Vec<&PublicKey> = keys
+            .iter()
+            .copied()
+            .filter(|k| k.verify(&signed, &sig))
+            .collect();
         let candidates = if candidates.is_empty()
             && s["keyid"]
                 .as_str()

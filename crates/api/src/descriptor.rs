@@ -1,4 +1,5 @@
-//! The values the analyzer reports, serialised exactly as memflow-registry does.
+//! Plugin descriptors as the analyzer reports them, serialised exactly as memflow-registry
+//! does: the one definition the parser, the registry, the server and the client share.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,32 @@
+//! The wire types of Cairn's HTTP API: what `cairn serve` answers and `cairn-client` reads.
+//!
+//! One definition each, serde only: the server serialises these types and the client
+//! deserialises them, so the two cannot drift apart. The memflow-registry compatible shapes
+//! ([`PluginList`], [`VariantList`], [`PluginVariant`], [`PluginMetadata`],
+//! [`UploadOutcome`]) keep upstream's field names; Cairn's additions are extra fields that
+//! memflow clients ignore. Log entries ([`LogEntry`]) are what the transparency log commits
+//! to, and [`EntryProof`] is how a client gets one with its proof.
+//!
+//! Errors are answered as plain text with a 4xx or 5xx status, as memflow-registry does: there
+//! is no error body type to decode.
+//!
+//! ```
+//! let answer = r#"{"plugins":[{"name":"coredump","description":"a connector"}]}"#;
+//! let list: cairn_api::PluginList = serde_json::from_str(answer).unwrap();
+//! assert_eq!(list.plugins[0].name, "coredump");
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod descriptor;
+mod log;
+mod plugins;
+mod scans;
+
+pub use descriptor::{Architecture, Descriptor, FileType, PluginKind};
+pub use log::{EntryAnswer, EntryProof, LogEntry, ProofAnswer};
+pub use plugins::{
+    DEFAULT_LIMIT, MAX_LIMIT, PluginList, PluginMetadata, PluginSummary, PluginVariant,
+    UploadOutcome, VariantList,
+};
+pub use scans::{ScanAdded, ScanList, ScanSummary};

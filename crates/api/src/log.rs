@@ -1,0 +1,89 @@
+//! The transparency log: what its entries record and how proofs are answered.
+
+use serde::{Deserialize, Serialize};
+
+use crate::descriptor::Descriptor;
+use crate::scans::ScanSummary;
+
+/// One log entry the registry writes, as canonical JSON (RFC 8785), tagged by `kind`.
+///
+/// An `artifact` entry carries everything the index needs (digest, size, signature, key id,
+/// upload time, every descriptor), so the index can be rebuilt from the log alone and a
+/// client can check what it downloaded against what was published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LogEntry {
+    /// An artifact was published.
+    Artifact {
+        /// SHA-256, hex.
+        digest: String,
+        /// Size in bytes.
+        size: u64,
+        /// Normalised upload signature.
+        signature: String,
+        /// Verifying key id, if verified.
+        key_id: Option<String>,
+        /// Upload time, ns since the epoch.
+        created_ns: i64,
+        /// Every descriptor, in file order.
+        descriptors: Vec<Descriptor>,
+    },
+    /// A signed filesystem scan was stored.
+    Scan {
+        /// What the registry lists about it (host, roots, counts, signature, signer).
+        scan: ScanSummary,
+        /// Upload time, ns since the epoch.
+        created_ns: i64,
+    },
+    /// An artifact was deleted.
+    Delete {
+        /// SHA-256, hex.
+        digest: String,
+        /// Deletion time, ns since the epoch.
+        deleted_ns: i64,
+    },
+    /// A signed attestation (in-toto link, DSSE envelope) was stored.
+    Attestation {
+        /// `in-toto-link` or `dsse`.
+        format: String,
+        /// SHA-256 of the document bytes, hex.
+        digest: String,
+        /// SHA-256 digests the document speaks about.
+        subjects: Vec<String>,
+        /// Key ids whose signatures verified.
+        signers: Vec<String>,
+    },
+}
+
+/// `GET /log/entries/{index}`: one entry with its leaf hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryAnswer {
+    /// Index in the log.
+    pub index: u64,
+    /// The entry, parsed (entries are JSON; base64 of the bytes when they are not).
+    pub entry: serde_json::Value,
+    /// RFC 6962 leaf hash, base64.
+    pub leaf_hash: String,
+}
+
+/// `GET /log/proof/inclusion` and `/log/proof/consistency`: base64 hashes, leaf side first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofAnswer {
+    /// The proof's hashes.
+    pub proof: Vec<String>,
+}
+
+/// `GET /files/{digest}/proof` and `/scans/{digest}/proof`: everything needed to check a
+/// publication offline. The entry is committed to by its canonical JSON bytes, so a client
+/// hashes `entry` canonically and proves that leaf against the checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryProof {
+    /// Index in the log.
+    pub index: u64,
+    /// The entry, parsed.
+    pub entry: serde_json::Value,
+    /// Inclusion proof for the checkpoint's size, base64 hashes.
+    pub proof: Vec<String>,
+    /// The signed checkpoint (C2SP signed note) the proof is for.
+    pub checkpoint: String,
+}

@@ -1,0 +1,358 @@
+//! [`Client`]: every request Cairn makes to a registry, typed.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use cairn_api::{
+    EntryProof, PluginList, PluginMetadata, ProofAnswer, ScanAdded, ScanList, UploadOutcome,
+    VariantList,
+};
+use cairn_tlog::Hash;
+use futures::StreamExt as _;
+use serde::de::DeserializeOwned;
+use sha2::Digest as _;
+use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+
+use crate::error::Error;
+use crate::query::VariantQuery;
+
+/// Progress of a transfer (a progress bar, or nothing: `()`).
+pub trait Progress: Send + Sync {
+    /// The transfer starts; `total` bytes when known.
+    fn start(&self, total: Option<u64>) {
+        let _ = total;
+    }
+    /// `n` more bytes moved.
+    fn advance(&self, n: u64) {
+        let _ = n;
+    }
+    /// The transfer ended.
+    fn finish(&self) {}
+}
+
+impl Progress for () {}
+
+/// What a download wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Download {
+    /// SHA-256 of the bytes received.
+    pub sha256: [u8; 32],
+    /// How many.
+    pub size: u64,
+}
+
+/// A registry: its base URL, the write token if any, and one HTTP client.
+///
+/// Answers are decoded into `cairn-api` types; error statuses become [`Error::Status`] with
+/// the server's message. Nothing here trusts an answer: [`crate::pull`] and
+/// [`crate::baseline`] prove what they use.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+/// Checks a digest before it goes into a URL.
+pub fn check_digest(d: &str) -> Result<(), Error> {
+    if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::BadDigest(d.to_owned()));
+    }
+    Ok(())
+}
+
+/// Percent-encodes everything but unreserved characters (one path segment or query value).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Client {
+    /// A client for the registry at `base` (`http://…` or `https://…`).
+    pub fn new(base: &str) -> Result<Self, Error> {
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::BadUrl(base.to_owned()));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| Error::Transport {
+                method: "build",
+                url: base.to_owned(),
+                source,
+            })?;
+        Ok(Client {
+            base: base.trim_end_matches('/').to_owned(),
+            token: None,
+            http,
+        })
+    }
+
+    /// The same client, with a write token.
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.token = token;
+        self
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn token(&self) -> Result<&str, Error> {
+        self.token.as_deref().ok_or(Error::NoToken)
+    }
+
+    /// [`Error::NoToken`] unless a write token is set: check before work a write needs.
+    pub fn require_token(&self) -> Result<(), Error> {
+        self.token().map(|_| ())
+    }
+
+    /// Sends a request; an error status becomes [`Error::Status`].
+    async fn send(
+        &self,
+        method: &'static str,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
+        let transport = |source| Error::Transport {
+            method,
+            url: url.to_owned(),
+            source,
+        };
+        let r = request.send().await.map_err(transport)?;
+        let status = r.status();
+        if status.is_success() {
+            return Ok(r);
+        }
+        let message = r.text().await.unwrap_or_default().trim().to_owned();
+        Err(Error::Status {
+            method,
+            url: url.to_owned(),
+            status,
+            message,
+        })
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+        let url = self.url(path);
+        let r = self.send("GET", &url, self.http.get(&url)).await?;
+        decode("GET", &url, r).await
+    }
+
+    /// `GET /plugins`: every plugin name.
+    pub async fn plugins(&self) -> Result<PluginList, Error> {
+        self.get_json("/plugins").await
+    }
+
+    /// `GET /plugins/{name}`: the variants matching `query`.
+    pub async fn find(&self, name: &str, query: &VariantQuery) -> Result<VariantList, Error> {
+        self.get_json(&format!(
+            "/plugins/{}?{}",
+            urlencode(name),
+            query.to_query()
+        ))
+        .await
+    }
+
+    /// `GET /files/{digest}/metadata`.
+    pub async fn metadata(&self, digest: &str) -> Result<PluginMetadata, Error> {
+        check_digest(digest)?;
+        self.get_json(&format!("/files/{digest}/metadata")).await
+    }
+
+    /// `GET /files/{digest}` streamed into `out`, hashed as it arrives (never held whole).
+    pub async fn download_to(
+        &self,
+        digest: &str,
+        out: &mut (impl AsyncWrite + Unpin),
+        progress: &dyn Progress,
+    ) -> Result<Download, Error> {
+        check_digest(digest)?;
+        self.stream_to(&format!("/files/{digest}"), out, progress)
+            .await
+    }
+
+    /// `GET /scans/{digest}`: a stored scan file, streamed and hashed like a plugin.
+    pub async fn scan(
+        &self,
+        digest: &str,
+        out: &mut (impl AsyncWrite + Unpin),
+        progress: &dyn Progress,
+    ) -> Result<Download, Error> {
+        check_digest(digest)?;
+        self.stream_to(&format!("/scans/{digest}"), out, progress)
+            .await
+    }
+
+    async fn stream_to(
+        &self,
+        path: &str,
+        out: &mut (impl AsyncWrite + Unpin),
+        progress: &dyn Progress,
+    ) -> Result<Download, Error> {
+        let url = self.url(path);
+        let r = self.send("GET", &url, self.http.get(&url)).await?;
+        progress.start(r.content_length());
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        let mut body = r.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|source| Error::Transport {
+                method: "GET",
+                url: url.clone(),
+                source,
+            })?;
+            hasher.update(&chunk);
+            out.write_all(&chunk)
+                .await
+                .map_err(Error::io("writing the download"))?;
+            size += chunk.len() as u64;
+            progress.advance(chunk.len() as u64);
+        }
+        out.flush()
+            .await
+            .map_err(Error::io("writing the download"))?;
+        progress.finish();
+        Ok(Download {
+            sha256: hasher.finalize().into(),
+            size,
+        })
+    }
+
+    /// `GET /files/{digest}/proof`: the artifact's log entry, inclusion proof and checkpoint.
+    pub async fn proof(&self, digest: &str) -> Result<EntryProof, Error> {
+        check_digest(digest)?;
+        self.get_json(&format!("/files/{digest}/proof")).await
+    }
+
+    /// `GET /scans/{digest}/proof`: the scan's log entry, inclusion proof and checkpoint.
+    pub async fn scan_proof(&self, digest: &str) -> Result<EntryProof, Error> {
+        check_digest(digest)?;
+        self.get_json(&format!("/scans/{digest}/proof")).await
+    }
+
+    /// `GET /log/proof/consistency?from=&to=`, decoded.
+    pub async fn consistency(&self, from: u64, to: u64) -> Result<Vec<Hash>, Error> {
+        let path = format!("/log/proof/consistency?from={from}&to={to}");
+        let answer: ProofAnswer = self.get_json(&path).await?;
+        crate::proof::hashes(&answer.proof).map_err(|reason| Error::Decode {
+            method: "GET",
+            url: self.url(&path),
+            reason,
+        })
+    }
+
+    /// `GET /log/checkpoint`: the latest signed checkpoint, as served.
+    pub async fn checkpoint(&self) -> Result<String, Error> {
+        let url = self.url("/log/checkpoint");
+        let r = self.send("GET", &url, self.http.get(&url)).await?;
+        r.text().await.map_err(|source| Error::Transport {
+            method: "GET",
+            url,
+            source,
+        })
+    }
+
+    /// `GET /scans[?host=]`: stored scans, newest first.
+    pub async fn scans(&self, host: Option<&str>) -> Result<ScanList, Error> {
+        match host {
+            Some(h) => {
+                self.get_json(&format!("/scans?host={}", urlencode(h)))
+                    .await
+            }
+            None => self.get_json("/scans").await,
+        }
+    }
+
+    /// `POST /files`: uploads a plugin binary with its hex DER signature, streamed from disk.
+    pub async fn push(
+        &self,
+        file: &Path,
+        signature: &str,
+        progress: Arc<dyn Progress>,
+    ) -> Result<UploadOutcome, Error> {
+        let url = self.url("/files");
+        let r = self.upload(&url, file, signature, progress).await?;
+        decode("POST", &url, r).await
+    }
+
+    /// `POST /scans`: uploads a signed scan file.
+    pub async fn push_scan(&self, file: &Path, signature: &str) -> Result<ScanAdded, Error> {
+        let url = self.url("/scans");
+        let r = self.upload(&url, file, signature, Arc::new(())).await?;
+        decode("POST", &url, r).await
+    }
+
+    async fn upload(
+        &self,
+        url: &str,
+        file: &Path,
+        signature: &str,
+        progress: Arc<dyn Progress>,
+    ) -> Result<reqwest::Response, Error> {
+        let token = self.token()?;
+        let reading = || format!("reading {}", file.display());
+        let f = tokio::fs::File::open(file)
+            .await
+            .map_err(Error::io(reading()))?;
+        let len = f.metadata().await.map_err(Error::io(reading()))?.len();
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".into());
+        progress.start(Some(len));
+        let shown = progress.clone();
+        let stream = tokio_util::io::ReaderStream::new(f).inspect(move |chunk| {
+            if let Ok(c) = chunk {
+                shown.advance(c.len() as u64);
+            }
+        });
+        let part =
+            reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
+                .file_name(name);
+        let form = reqwest::multipart::Form::new()
+            .part("file", part)
+            .text("signature", signature.to_owned());
+        let request = self.http.post(url).bearer_auth(token).multipart(form);
+        let answer = self.send("POST", url, request).await;
+        progress.finish();
+        answer
+    }
+
+    /// `DELETE /files/{digest}`.
+    pub async fn delete(&self, digest: &str) -> Result<(), Error> {
+        check_digest(digest)?;
+        let url = self.url(&format!("/files/{digest}"));
+        let request = self.http.delete(&url).bearer_auth(self.token()?);
+        self.send("DELETE", &url, request).await?;
+        Ok(())
+    }
+}
+
+async fn decode<T: DeserializeOwned>(
+    method: &'static str,
+    url: &str,
+    r: reqwest::Response,
+) -> Result<T, Error> {
+    let bytes = r.bytes().await.map_err(|source| Error::Transport {
+        method,
+        url: url.to_owned(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+        method,
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,49 @@
+//! Cairn's client: one typed [`Client`] for a registry's HTTP API, and verifiers that trust
+//! only the bytes, the user's own trust policy and the transparency log, never the
+//! registry's words.
+//!
+//! - [`Client`]: every request (`plugins`, `find`, `metadata`, `download_to`, `proof`,
+//!   `consistency`, `push`, `delete`, `push_scan`, `scan`…), answers decoded into
+//!   `cairn-api` types, error statuses into [`Error::Status`] with the server's message.
+//! - [`pull()`]: a plugin, proven before it is installed (see [`pull`](mod@pull) for the
+//!   checks); each lie a registry can tell is refused with a [`Refusal`] naming it.
+//! - [`baseline::fetch`]: a scan baseline, proven the same way.
+//! - [`LogState`]: the last checkpoint seen of each log, so every new one must extend it.
+//! - [`HttpFetcher`]: `cairn_tlog::verify_log` over HTTP.
+//!
+//! Pulling and verifying a plugin:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use cairn_client::{Client, LogState, PullRequest};
+//! use cairn_sign::policy::Policy;
+//!
+//! let policy = Policy::load("policy.toml".as_ref(), chrono::Utc::now())?;
+//! let client = Client::new("http://localhost:3000")?;
+//! let state = LogState::new("/var/lib/me/checkpoints");
+//! let request = PullRequest::for_host("coredump", Some("0.2.0"));
+//! let verified = cairn_client::pull(&client, &policy, &state, &request, &()).await?;
+//! let installed = verified.install("plugins".as_ref())?;
+//! println!("installed {}", installed.file.display());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod baseline;
+mod bytes;
+mod client;
+mod error;
+mod fetcher;
+mod proof;
+pub mod pull;
+mod query;
+mod state;
+
+pub use client::{Client, Download, Progress, check_digest, urlencode};
+pub use error::{Error, Refusal};
+pub use fetcher::HttpFetcher;
+pub use proof::{Proven, prove};
+pub use pull::{Installed, PullRequest, Verified, pull};
+pub use query::VariantQuery;
+pub use state::{LogState, Seen};

@@ -1,0 +1,122 @@
+//! Proving a log entry: the checkpoint's signature against the pinned log key, the entry's
+//! inclusion in it, and the checkpoint's consistency with the last one this client saw.
+
+use base64::Engine as _;
+use cairn_api::{EntryProof, LogEntry};
+use cairn_tlog::{Checkpoint, Hash, NoteVerifier};
+
+use crate::client::Client;
+use crate::error::{Error, Refusal};
+use crate::state::LogState;
+
+/// A log entry proven to be in a log whose checkpoint is consistent with what this client saw.
+#[derive(Clone, Debug)]
+pub struct Proven {
+    /// Its index.
+    pub index: u64,
+    /// The entry.
+    pub entry: LogEntry,
+    /// The checkpoint it was proven against.
+    pub checkpoint: Checkpoint,
+}
+
+/// Decodes base64 proof hashes.
+pub(crate) fn hashes(proof: &[String]) -> Result<Vec<Hash>, String> {
+    proof
+        .iter()
+        .map(|h| {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(h)
+                .map_err(|_| format!("proof hash {h:?} is not base64"))?;
+            Hash::try_from(raw.as_slice()).map_err(|_| format!("proof hash {h:?} is not 32 bytes"))
+        })
+        .collect()
+}
+
+/// Proves `answer` (a `/files/{d}/proof` or `/scans/{d}/proof` answer) against the log key
+/// `log`, and records its checkpoint in `state` once it is proven consistent.
+pub async fn prove(
+    client: &Client,
+    answer: &EntryProof,
+    log: &NoteVerifier,
+    state: &LogState,
+) -> Result<Proven, Error> {
+    let checkpoint = cairn_tlog::verify::open_checkpoint(answer.checkpoint.as_bytes(), log)
+        .map_err(|e| Refusal::Log(format!("checkpoint signature: {e}")))?;
+    let leaf = cairn_tlog::merkle::leaf_hash(&cairn_tlog::entry::canonical(&answer.entry));
+    let proof = hashes(&answer.proof).map_err(|e| Refusal::Log(format!("inclusion proof: {e}")))?;
+    cairn_tlog::merkle::verify_inclusion(
+        answer.index,
+        checkpoint.size,
+        &leaf,
+        &proof,
+        &checkpoint.root,
+    )
+    .map_err(|e| {
+        Refusal::Log(format!(
+            "inclusion proof: the entry the registry gives as index {} is not in its checkpoint of {} entries: {e}",
+            answer.index, checkpoint.size
+        ))
+    })?;
+    consistent(client, log, state, &checkpoint, &answer.checkpoint).await?;
+    state.save(log, &answer.checkpoint, checkpoint.size)?;
+    let entry = serde_json::from_value(answer.entry.clone()).map_err(|e| Refusal::Entry {
+        index: answer.index,
+        what: format!("is no registry entry: {e}"),
+    })?;
+    Ok(Proven {
+        index: answer.index,
+        entry,
+        checkpoint,
+    })
+}
+
+/// Checks `new` against the last checkpoint this client saw of the log.
+async fn consistent(
+    client: &Client,
+    log: &NoteVerifier,
+    state: &LogState,
+    new: &Checkpoint,
+    new_text: &str,
+) -> Result<(), Error> {
+    let Some(seen) = state.seen(log)? else {
+        return Ok(());
+    };
+    let old = &seen.checkpoint;
+    if old.size > new.size {
+        return Err(Refusal::Stale {
+            seen: old.size,
+            served: new.size,
+        }
+        .into());
+    }
+    if old.size == new.size {
+        if old.root != new.root {
+            return Err(Refusal::Fork(format!(
+                "two checkpoints of {} entries with different roots, both signed by the log key:\n{}\n{}",
+                new.size,
+                seen.text.trim_end(),
+                new_text.trim_end()
+            ))
+            .into());
+        }
+        return Ok(());
+    }
+    if old.size == 0 {
+        return Ok(());
+    }
+    let proof = client.consistency(old.size, new.size).await.map_err(|e| {
+        Refusal::Fork(format!(
+            "no consistency proof from the {} entries this client saw to the {} served: {e}",
+            old.size, new.size
+        ))
+    })?;
+    cairn_tlog::merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &proof)
+        .map_err(|e| {
+            Refusal::Fork(format!(
+                "the checkpoint of {} entries does not extend the one of {} entries this client saw: {e}",
+                new.size, old.size
+            ))
+        })?;
+    Ok(())
+}

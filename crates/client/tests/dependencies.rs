@@ -1,0 +1,71 @@
+//! The dependency rules of the workspace, checked on the resolved graph (`cargo tree`):
+//! the client never links the registry or its storage, and the CLI has no HTTP client of its
+//! own (everything it says over the network goes through cairn-client).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeSet;
+
+/// Names of the normal (non-dev, non-build) dependencies of `package`, to `depth` levels.
+fn deps(package: &str, depth: Option<u32>) -> BTreeSet<String> {
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    cmd.args([
+        "tree",
+        "--offline",
+        "--locked",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+    ])
+    .args(["--format", "{p}", "-p", package])
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if let Some(d) = depth {
+        cmd.args(["--depth", &d.to_string()]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|name| name != package)
+        .collect()
+}
+
+#[test]
+fn the_client_never_links_the_registry_or_its_storage() {
+    let deps = deps("cairn-client", None);
+    for forbidden in ["cairn-registry", "cairn-server", "sqlx", "object_store"] {
+        assert!(
+            !deps.contains(forbidden),
+            "cairn-client depends on {forbidden}"
+        );
+    }
+    assert!(deps.contains("reqwest"), "the client is the one HTTP user");
+}
+
+#[test]
+fn the_cli_has_no_http_client_of_its_own() {
+    let deps = deps("cairn", Some(1));
+    for forbidden in ["reqwest", "hyper", "hyper-util", "ureq"] {
+        assert!(
+            !deps.contains(forbidden),
+            "the cairn binary depends on {forbidden} itself"
+        );
+    }
+    assert!(deps.contains("cairn-client"), "{deps:?}");
+}
+
+#[test]
+fn the_wire_types_are_serde_only() {
+    let deps = deps("cairn-api", Some(1));
+    let expected: BTreeSet<String> = ["chrono", "serde", "serde_json"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(deps, expected);
+}
