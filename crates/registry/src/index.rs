@@ -639,6 +639,20 @@ impl Index {
         Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
     }
 
+    /// The highest log index an indexed artifact or scan was published at (embedded logs:
+    /// compared with the log's size at start; `log_index` is indexed for it).
+    pub async fn highest_log_index(&self) -> Result<Option<u64>, Error> {
+        let highest: Option<i64> = on_pool!(self, read, |pool, Db| {
+            sqlx::query_scalar(
+                "SELECT MAX(m) FROM (SELECT MAX(log_index) AS m FROM artifacts \
+                 UNION ALL SELECT MAX(log_index) AS m FROM scans) AS highest",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(highest.and_then(|h| u64::try_from(h).ok()))
+    }
+
     /// Log entries below this index are reflected in the index.
     pub async fn log_applied(&self) -> Result<u64, Error> {
         let applied: i64 = on_pool!(self, read, |pool, Db| {

@@ -127,6 +127,25 @@ fn io(e: object_store::Error) -> std::io::Error {
 }
 
 impl cairn_tlog::store::TileStore for BlockingObjects {
+    fn has_any(&self, prefix: &str) -> std::io::Result<bool> {
+        use futures::StreamExt as _;
+        let path = self.path(prefix.trim_end_matches('/'))?;
+        self.runtime.block_on(async {
+            // A listing is by path segments: look under the path itself and its partials.
+            for dir in [path.clone(), StorePath::from(format!("{path}.p"))] {
+                if let Some(first) = self.store.list(Some(&dir)).next().await {
+                    first.map_err(io)?;
+                    return Ok(true);
+                }
+            }
+            match self.store.head(&path).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(io(e)),
+            }
+        })
+    }
+
     fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
         let path = self.path(rel)?;
         self.runtime.block_on(async {

@@ -152,6 +152,74 @@ fn load_policy(path: &std::path::Path, keys: &mut TrustedKeys) -> Result<Policy,
     Ok(policy)
 }
 
+/// Reads one log object on a blocking thread.
+async fn read_blocking(
+    store: Arc<dyn TileStore>,
+    rel: &'static str,
+) -> Result<Option<Vec<u8>>, Error> {
+    tokio::task::spawn_blocking(move || store.read(rel))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(Error::from)
+}
+
+/// Whether the log store holds any entry tile.
+async fn has_tiles(store: Arc<dyn TileStore>) -> Result<bool, Error> {
+    tokio::task::spawn_blocking(move || store.has_any("tile/entries"))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(Error::from)
+}
+
+/// Who signed a stored checkpoint (`name+id`), for messages.
+fn signer_of(checkpoint: &[u8]) -> String {
+    cairn_tlog::Note::parse(checkpoint)
+        .ok()
+        .and_then(|n| {
+            n.signatures()
+                .first()
+                .map(|s| format!("{}+{:08x}", s.name, s.id))
+        })
+        .unwrap_or_else(|| "an unknown key".into())
+}
+
+/// The stored log must be signed by the configured key: a changed key is named as such.
+fn check_log_key(
+    checkpoint: &[u8],
+    signer: &cairn_tlog::NoteSigner,
+    key_path: &std::path::Path,
+) -> Result<(), Error> {
+    let ok =
+        cairn_tlog::Note::parse(checkpoint).is_ok_and(|n| n.verify(&[signer.verifier()]).is_ok());
+    if ok {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "the log key changed: {} is {}, but the transparency log is signed by {}. Restore the \
+         original key (a log has one key for life)",
+        key_path.display(),
+        signer.verifier(),
+        signer_of(checkpoint)
+    )))
+}
+
+/// The index must not reflect entries the log does not hold: that would mean the log lost
+/// its checkpoint (or went back to an older one), and signing on would fork it.
+async fn check_index_within_log(index: &Index, size: u64) -> Result<(), Error> {
+    let applied = index.log_applied().await?;
+    let highest = index.highest_log_index().await?;
+    let needed = highest.map_or(applied, |h| applied.max(h + 1));
+    if needed > size {
+        return Err(Error::Config(format!(
+            "the index reflects {needed} transparency-log entries, but the log holds {size}: the \
+             log's checkpoint is missing or older than the index (restored from a backup?). \
+             Restore the log directory from the same point as the index; if the log is right and \
+             the index is not, `cairn admin reindex` rebuilds the index from the log"
+        )));
+    }
+    Ok(())
+}
+
 /// The registry.
 #[derive(Debug)]
 pub struct Registry {
@@ -215,8 +283,24 @@ impl Registry {
             None => Index::open_sqlite(&config.data_dir.join("index.db")).await?,
         };
         let (tiles, attestations) = object_dirs(&config, &blobs)?;
-        let (signer, log_key_created) =
-            keyfile::load_or_generate(&config.log_key_path(), &config.origin())?;
+        let stored_checkpoint = match index.postgres() {
+            Some(_) => None,
+            None => read_blocking(tiles.clone(), "checkpoint").await?,
+        };
+        let key_path = config.log_key_path();
+        if stored_checkpoint.is_some() && !key_path.exists() {
+            // Generating a key now would leave a key behind that can never extend this log.
+            return Err(Error::Config(format!(
+                "the log key {} is missing, but the transparency log is signed by {}: a new key \
+                 cannot extend it. Restore the key file (or give the right one with --log-key)",
+                key_path.display(),
+                signer_of(stored_checkpoint.as_deref().unwrap_or_default())
+            )));
+        }
+        let (signer, log_key_created) = keyfile::load_or_generate(&key_path, &config.origin())?;
+        if let Some(cp) = &stored_checkpoint {
+            check_log_key(cp, &signer, &key_path)?;
+        }
         let metrics = RegistryMetrics::default();
         let batch = cairn_tlog::writer::DEFAULT_BATCH_MAX_SIZE;
         let mut tasks = Vec::new();
@@ -243,6 +327,19 @@ impl Registry {
                 log
             }
             None => {
+                // Before the writer opens: it writes an empty checkpoint when there is none.
+                let stored_size = match &stored_checkpoint {
+                    // Tiles without a checkpoint: the writer names that, more precisely.
+                    None if has_tiles(tiles.clone()).await? => None,
+                    None => Some(0),
+                    Some(cp) => cairn_tlog::Note::parse(cp)
+                        .and_then(|n| cairn_tlog::Checkpoint::parse(n.text()))
+                        .ok()
+                        .map(|c| c.size),
+                };
+                if let Some(size) = stored_size {
+                    check_index_within_log(&index, size).await?;
+                }
                 let writer = tokio::task::spawn_blocking(move || LogWriter::open_in(tiles, signer))
                     .await
                     .map_err(|e| Error::Internal(e.to_string()))??;

@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub s3_endpoint: Option<String>,
     /// How long a write waits for the shared log's leader before a 503.
     pub log_wait: std::time::Duration,
+    /// Timeouts, body rate and connection cap.
+    pub limits: crate::Limits,
 }
 
 impl ServerConfig {
@@ -52,6 +54,7 @@ impl ServerConfig {
             object_store: None,
             s3_endpoint: None,
             log_wait: cairn_registry::DEFAULT_LOG_WAIT,
+            limits: crate::Limits::default(),
         }
     }
 }

@@ -17,11 +17,15 @@
 #![deny(missing_docs)]
 
 mod app;
+mod body_rate;
 mod cache;
 mod config;
+mod connection;
 mod error;
 mod extract;
 mod handlers;
+mod idle;
+mod limits;
 mod metrics;
 mod range;
 mod router;
@@ -31,6 +35,10 @@ mod token;
 pub use app::{App, AppState};
 pub use config::ServerConfig;
 pub use error::ApiError;
+pub use limits::{
+    DEFAULT_BODY_GRACE, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MIN_BODY_RATE, Limits,
+};
 pub use router::router;
 pub use server::{Server, ServerError};
 pub use token::{BearerToken, TokenSource};

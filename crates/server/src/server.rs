@@ -35,6 +35,7 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     token_source: TokenSource,
+    limits: crate::Limits,
 }
 
 impl Server {
@@ -79,6 +80,7 @@ impl Server {
             listener,
             state,
             token_source,
+            limits: config.limits,
         })
     }
 
@@ -105,12 +107,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let app = router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|source| ServerError::Io {
-                context: "serving".into(),
-                source,
-            })
+        crate::connection::serve(self.listener, app, self.limits, shutdown).await;
+        Ok(())
     }
 }

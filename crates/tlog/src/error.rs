@@ -52,6 +52,9 @@ pub enum Error {
     /// Secret memory for the signing key failed (RLIMIT_MEMLOCK, usually).
     #[error(transparent)]
     Secret(#[from] cairn_secmem::Error),
+    /// What is stored contradicts the checkpoint: opening would restart or fork the log.
+    #[error("the stored log contradicts its checkpoint: {0}")]
+    Contradiction(String),
     /// Bytes that should be a tile, bundle or path are malformed.
     #[error("malformed {what}: {reason}")]
     Malformed {

@@ -18,9 +18,16 @@ pub trait TileStore: Send + Sync + std::fmt::Debug {
     fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>>;
     /// Writes an object atomically and durably, replacing any previous version.
     fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()>;
+    /// Whether any object's path starts with `prefix` (`tile/`, or a tile's path, which also
+    /// matches its partial versions): how a writer tells an empty log from a damaged one.
+    fn has_any(&self, prefix: &str) -> std::io::Result<bool>;
 }
 
 impl<T: TileStore + ?Sized> TileStore for std::sync::Arc<T> {
+    fn has_any(&self, prefix: &str) -> std::io::Result<bool> {
+        (**self).has_any(prefix)
+    }
+
     fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
         (**self).read(rel)
     }
@@ -31,6 +38,10 @@ impl<T: TileStore + ?Sized> TileStore for std::sync::Arc<T> {
 }
 
 impl TileStore for DirStore {
+    fn has_any(&self, prefix: &str) -> std::io::Result<bool> {
+        DirStore::has_any(self, prefix)
+    }
+
     fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
         DirStore::read(self, rel)
     }
@@ -69,6 +80,35 @@ impl DirStore {
             return Err(std::io::Error::other(format!("refusing path {rel:?}")));
         }
         Ok(self.root.join(rel))
+    }
+
+    /// Whether any object's path starts with `prefix` (a directory, or a file and the
+    /// `.p/` partials beside it).
+    pub fn has_any(&self, prefix: &str) -> std::io::Result<bool> {
+        let prefix = prefix.trim_end_matches('/');
+        let path = self.path(prefix)?;
+        if path.is_file() {
+            return Ok(true);
+        }
+        let partials = PathBuf::from(format!("{}.p", path.display()));
+        for dir in [path, partials] {
+            match std::fs::read_dir(&dir) {
+                Ok(mut entries) => {
+                    if entries
+                        .any(|e| e.is_ok_and(|e| !e.file_name().to_string_lossy().starts_with('.')))
+                    {
+                        return Ok(true);
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
     }
 
     /// Reads an object; `None` when absent.

@@ -64,9 +64,22 @@ impl LogWriter {
     }
 
     /// [`LogWriter::open`] over a shared store handle.
+    ///
+    /// Refuses, rather than restart or fork the log, when the tiles contradict the
+    /// checkpoint: tiles without a checkpoint, or tiles further beyond it than one unfinished
+    /// batch can reach (an older checkpoint than the tiles, e.g. restored from a backup).
     pub fn open_in(store: Arc<dyn TileStore>, signer: NoteSigner) -> Result<Self, Error> {
         let stored = store.read("checkpoint").map_err(io)?;
+        if stored.is_none() && store.has_any("tile/entries").map_err(io)? {
+            return Err(Error::Contradiction(
+                "there are entry tiles but no checkpoint: a new log over them would sign a \
+                 second history with the same key. Restore the checkpoint file from a backup \
+                 (or, to discard this log on purpose, move the log directory away)"
+                    .into(),
+            ));
+        }
         let w = Self::resume(store, signer, stored.as_deref())?;
+        w.check_nothing_beyond()?;
         if stored.is_none() {
             w.write_checkpoint()?;
         }
@@ -104,6 +117,26 @@ impl LogWriter {
             Some(bytes) => w.reload(bytes)?,
         }
         Ok(w)
+    }
+
+    /// A crashed batch leaves at most one batch of entries beyond the checkpoint (at most
+    /// two bundles: the partial one and the next); anything further means the checkpoint is
+    /// older than tiles that were published.
+    fn check_nothing_beyond(&self) -> Result<(), Error> {
+        let size = self.size();
+        let beyond = TilePath {
+            kind: TileKind::Entries,
+            index: size / TILE_WIDTH + 2,
+            partial: None,
+        };
+        if self.store.has_any(&beyond.to_string()).map_err(io)? {
+            return Err(Error::Contradiction(format!(
+                "entry tiles go on past {beyond} while the checkpoint covers {size} entries: the \
+                 checkpoint is older than the tiles (restored from a backup?). Restore the newest \
+                 checkpoint; signing on would fork the log"
+            )));
+        }
+        Ok(())
     }
 
     /// Writes the current checkpoint to the store's `checkpoint` object.

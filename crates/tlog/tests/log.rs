@@ -184,6 +184,10 @@ struct Flaky {
 }
 
 impl cairn_tlog::store::TileStore for Flaky {
+    fn has_any(&self, prefix: &str) -> std::io::Result<bool> {
+        self.inner.has_any(prefix)
+    }
+
     fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
         self.inner.read(rel)
     }
@@ -263,4 +267,48 @@ fn a_follower_takes_only_checkpoints_its_tiles_prove() {
         let leaf = leaf_hash(format!("f entry {i}").as_bytes());
         verify_inclusion(i, 5, &leaf, &proof, &root).unwrap();
     }
+}
+
+#[test]
+fn tiles_without_a_checkpoint_or_past_an_older_one_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path());
+    let first = log.append(&entries(0, 10, "a")).unwrap().checkpoint;
+    log.append(&entries(10, 700, "a")).unwrap();
+    drop(log);
+    let current = std::fs::read(dir.path().join("checkpoint")).unwrap();
+    let bundle = std::fs::read(dir.path().join("tile/entries/000")).unwrap();
+
+    // No checkpoint beside the tiles: refused, and no new checkpoint is written.
+    std::fs::remove_file(dir.path().join("checkpoint")).unwrap();
+    let err = LogWriter::open(DirStore::open(dir.path()).unwrap(), signer()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("there are entry tiles but no checkpoint"),
+        "{err}"
+    );
+    assert!(!dir.path().join("checkpoint").exists());
+
+    // An older checkpoint (10 entries) than the tiles (710): refused, nothing overwritten.
+    std::fs::write(dir.path().join("checkpoint"), &first).unwrap();
+    let err = LogWriter::open(DirStore::open(dir.path()).unwrap(), signer()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the checkpoint is older than the tiles"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("checkpoint")).unwrap(),
+        first.as_bytes()
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("tile/entries/000")).unwrap(),
+        bundle
+    );
+
+    // The newest checkpoint back: the log opens and goes on.
+    std::fs::write(dir.path().join("checkpoint"), &current).unwrap();
+    let mut log = open(dir.path());
+    assert_eq!(log.size(), 710);
+    log.append(&entries(710, 1, "a")).unwrap();
 }

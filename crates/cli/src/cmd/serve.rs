@@ -54,6 +54,61 @@ pub struct ServeArgs {
     /// [env: CAIRN_S3_ENDPOINT, AWS_ENDPOINT_URL]
     #[arg(long)]
     s3_endpoint: Option<String>,
+    /// Seconds to receive a request's headers; also how long an idle keep-alive connection
+    /// is kept
+    #[arg(long, env = "CAIRN_HEADER_TIMEOUT", default_value_t = cairn_server::DEFAULT_HEADER_TIMEOUT.as_secs())]
+    header_timeout: u64,
+    /// Seconds a connection may stay silent with no request in flight (also idle HTTP/2)
+    #[arg(long, env = "CAIRN_IDLE_TIMEOUT", default_value_t = cairn_server::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    idle_timeout: u64,
+    /// Bytes per second a request body must average once --body-grace is over (a rate,
+    /// not a total: large uploads on slow links still work); 408 below it
+    #[arg(long, env = "CAIRN_MIN_BODY_RATE", default_value_t = cairn_server::DEFAULT_MIN_BODY_RATE)]
+    min_body_rate: u64,
+    /// Seconds a request body may take before --min-body-rate applies
+    #[arg(long, env = "CAIRN_BODY_GRACE", default_value_t = cairn_server::DEFAULT_BODY_GRACE.as_secs())]
+    body_grace: u64,
+    /// Connections served at once; more are answered 503 and closed (lowered to fit the
+    /// open-file limit)
+    #[arg(long, env = "CAIRN_MAX_CONNECTIONS", default_value_t = cairn_server::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+}
+
+/// Descriptors kept free for the index, blobs, the log and staging files.
+const RESERVED_FDS: u64 = 64;
+
+/// Raises the open-file limit to what `connections` need (up to the hard limit), and
+/// returns how many connections fit under it.
+fn fit_open_files(connections: usize) -> usize {
+    let want = connections as u64 + RESERVED_FDS;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    #[allow(unsafe_code)]
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return connections;
+        }
+        if lim.rlim_cur < want && lim.rlim_max > lim.rlim_cur {
+            let raised = libc::rlimit {
+                rlim_cur: want.min(lim.rlim_max),
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = raised.rlim_cur;
+            }
+        }
+    }
+    let fit = lim.rlim_cur.saturating_sub(RESERVED_FDS).max(1) as usize;
+    if fit < connections {
+        eprintln!(
+            "cairn: WARNING: the open-file limit ({}) allows {fit} connections, not {connections}: raise it with `ulimit -n` or LimitNOFILE=",
+            lim.rlim_cur
+        );
+    }
+    connections.min(fit)
 }
 
 /// The first of the named environment variables that is set and not empty.
@@ -94,6 +149,13 @@ impl ServeArgs {
             }
         }
         let mut config = ServerConfig::new(addr, data);
+        config.limits = cairn_server::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),
+            min_body_rate: self.min_body_rate,
+            body_grace: std::time::Duration::from_secs(self.body_grace),
+            max_connections: fit_open_files(self.max_connections.max(1)),
+        };
         config.log_key = self
             .log_key
             .or_else(|| env(&["CAIRN_LOG_KEY"]).map(PathBuf::from));

@@ -92,6 +92,9 @@ async fn drain(mut field: Field<'_>) -> Result<(), ApiError> {
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
+    if let Some(slow) = crate::body_rate::too_slow(&e) {
+        return ApiError::new(StatusCode::REQUEST_TIMEOUT, slow.to_string());
+    }
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::new(status, e.body_text());

@@ -9,6 +9,7 @@ mod log;
 mod ops;
 mod queries;
 mod scans;
+mod timeouts;
 mod trust;
 mod uploads;
 mod util;
