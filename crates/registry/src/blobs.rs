@@ -99,8 +99,11 @@ impl BlobStore {
     pub async fn probe(&self) -> bool {
         let name = format!(".ready-probe-{}", hex::encode(rand::random::<[u8; 8]>()));
         let local = self.staging.join(&name);
-        let staging = tokio::fs::write(&local, b"ok").await.is_ok()
-            && tokio::fs::remove_file(&local).await.is_ok();
+        // Remove even when the write failed: on a full disk the file is created empty
+        // before the write fails, and each probe would leave one behind.
+        let wrote = tokio::fs::write(&local, b"ok").await.is_ok();
+        let removed = tokio::fs::remove_file(&local).await.is_ok();
+        let staging = wrote && removed;
         if !staging || self.root.is_some() {
             return staging;
         }

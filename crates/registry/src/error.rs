@@ -25,15 +25,28 @@ pub enum Error {
     /// An attestation was refused.
     #[error("invalid attestation: {0}")]
     Attestation(String),
-    /// The log entry for this upload would exceed what a tile bundle can hold.
-    #[error("too many or too long descriptors: the log entry would be {0} bytes (limit 65535)")]
-    EntryTooLarge(usize),
+    /// The log entry for this submission would exceed what a tile bundle can hold.
+    #[error("{what}: the log entry would be {size} bytes (limit 65535)")]
+    EntryTooLarge {
+        /// What made it large (`too many or too long descriptors`, …).
+        what: &'static str,
+        /// The entry's size.
+        size: usize,
+    },
     /// The transparency log failed.
     #[error("transparency log error: {0}")]
     Log(#[from] cairn_tlog::Error),
     /// The uploaded binary holds no plugin descriptor, so there is nothing to index.
     #[error("invalid plugin binary: no MEMFLOW_CONNECTOR_* or MEMFLOW_OS_* descriptor found")]
     NoDescriptors,
+    /// A descriptor the index cannot serve: an empty name, or a name or version too long.
+    #[error("invalid plugin binary: descriptor {export}: {why}")]
+    BadDescriptor {
+        /// The export that holds it.
+        export: String,
+        /// What is wrong.
+        why: String,
+    },
     /// Refused by the server's trust policy, or the policy itself is unusable.
     #[error("refused by the trust policy: {0}")]
     Policy(String),
@@ -78,8 +91,9 @@ impl Error {
                 | Error::Sign(cairn_sign::Error::Signature(_))
                 | Error::Plugin(_)
                 | Error::NoDescriptors
+                | Error::BadDescriptor { .. }
                 | Error::Scan(_)
-                | Error::EntryTooLarge(_)
+                | Error::EntryTooLarge { .. }
                 | Error::Attestation(_)
                 | Error::Policy(_)
         )
@@ -100,6 +114,10 @@ mod tests {
             )),
             Error::Plugin(cairn_plugin::Error::UnknownFormat),
             Error::NoDescriptors,
+            Error::BadDescriptor {
+                export: "MEMFLOW_OS_X".into(),
+                why: "empty name".into(),
+            },
             Error::Io(std::io::Error::other("x")),
             Error::Corrupt("c".into()),
             Error::Internal("i".into()),

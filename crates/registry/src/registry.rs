@@ -163,6 +163,38 @@ async fn read_blocking(
         .map_err(Error::from)
 }
 
+/// Longest plugin name the index accepts, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Longest plugin version the index accepts, in bytes.
+pub const MAX_VERSION_BYTES: usize = 128;
+
+/// Every descriptor must be fetchable by name: not empty, and name and version of sane
+/// length (listing keys and cache keys are built from them).
+fn check_servable(descriptors: &[Descriptor]) -> Result<(), Error> {
+    for d in descriptors {
+        let why = if d.name.trim().is_empty() {
+            "the plugin name is empty: it could not be fetched by name".to_owned()
+        } else if d.name.len() > MAX_NAME_BYTES {
+            format!(
+                "the plugin name is {} bytes (at most {MAX_NAME_BYTES})",
+                d.name.len()
+            )
+        } else if d.version.len() > MAX_VERSION_BYTES {
+            format!(
+                "the plugin version is {} bytes (at most {MAX_VERSION_BYTES})",
+                d.version.len()
+            )
+        } else {
+            continue;
+        };
+        return Err(Error::BadDescriptor {
+            export: d.export_name.clone(),
+            why,
+        });
+    }
+    Ok(())
+}
+
 /// Whether the log store holds any entry tile.
 async fn has_tiles(store: Arc<dyn TileStore>) -> Result<bool, Error> {
     tokio::task::spawn_blocking(move || store.has_any("tile/entries"))
@@ -417,29 +449,78 @@ impl Registry {
         Ok(())
     }
 
-    /// Checks a signed attestation, stores it and logs its commitment.
-    pub async fn attest(&self, doc: Vec<u8>) -> Result<(Attestation, cairn_tlog::Appended), Error> {
+    /// Checks a signed attestation, stores it and logs its commitment, once: a document
+    /// logged before is answered with its earlier entry (`false`), never logged again.
+    ///
+    /// Order: the entry's size is checked before anything is stored (a refused document is
+    /// never served); the document is stored, then logged, then the entry's index is kept
+    /// beside it (`<digest>.index`). A crash before the last step leaves a stored document
+    /// without an index: the next submission logs it.
+    pub async fn attest(&self, doc: Vec<u8>) -> Result<(Attestation, u64, bool), Error> {
         let keys = self.keys.clone();
-        let attestations = self.attestations.clone();
-        let checked = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-            let checked =
-                cairn_sign::attestation::check(&doc, &keys).map_err(|e| Error::Attestation(e.0))?;
-            let d = &checked.digest;
-            attestations.write(&format!("sha256/{}/{d}", &d[..2]), &doc)?;
-            Ok(checked)
+        let checked = tokio::task::spawn_blocking(move || {
+            cairn_sign::attestation::check(&doc, &keys)
+                .map(|c| (c, doc))
+                .map_err(|e| Error::Attestation(e.0))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let (checked, doc) = checked?;
         let entry = cairn_tlog::entry::canonical(
             &serde_json::to_value(&checked).map_err(|e| Error::Internal(e.to_string()))?,
         );
+        if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
+            return Err(Error::EntryTooLarge {
+                what: "too many subjects or signers in the attestation",
+                size: entry.len(),
+            });
+        }
+        let digest = Digest::parse(&checked.digest)
+            .ok_or_else(|| Error::Internal("attestation digest".into()))?;
+        let name = format!("sha256/{}/{}", &checked.digest[..2], checked.digest);
+        let _guard = self.lock(&digest).await?;
+        if let Some(index) = self.attestation_index(&name).await? {
+            return Ok((checked, index, false));
+        }
+        self.store_object(&name, doc).await?;
         let recorded = self
             .record(entry, Change::Nothing)
             .await?
             .ok_or_else(|| Error::Internal("an attestation changes nothing to refuse".into()))?;
         let appended = self.published(recorded).await?;
+        self.store_object(
+            &format!("{name}.index"),
+            appended.index.to_string().into_bytes(),
+        )
+        .await?;
         tracing::info!(digest = %checked.digest, index = appended.index, "attestation logged");
-        Ok((checked, appended))
+        Ok((checked, appended.index, true))
+    }
+
+    async fn store_object(&self, name: &str, bytes: Vec<u8>) -> Result<(), Error> {
+        let store = self.attestations.clone();
+        let name = name.to_owned();
+        tokio::task::spawn_blocking(move || store.write(&name, &bytes))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(Error::from)
+    }
+
+    /// The log index of an attestation logged before, if it was.
+    async fn attestation_index(&self, name: &str) -> Result<Option<u64>, Error> {
+        let store = self.attestations.clone();
+        let name = format!("{name}.index");
+        let read = name.clone();
+        let kept = tokio::task::spawn_blocking(move || store.read(&read))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        kept.map(|b| {
+            String::from_utf8_lossy(&b)
+                .trim()
+                .parse()
+                .map_err(|_| Error::Corrupt(format!("attestation index {name}")))
+        })
+        .transpose()
     }
 
     /// A stored attestation document.
@@ -516,7 +597,10 @@ impl Registry {
     /// leader's checkpoint covering it.
     async fn record(&self, entry: Vec<u8>, change: Change<'_>) -> Result<Option<Recorded>, Error> {
         if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
-            return Err(Error::EntryTooLarge(entry.len()));
+            return Err(Error::EntryTooLarge {
+                what: "the entry is too large",
+                size: entry.len(),
+            });
         }
         if self.shared() {
             let started = std::time::Instant::now();
@@ -665,6 +749,7 @@ impl Registry {
         if descriptors.is_empty() {
             return Err(Error::NoDescriptors);
         }
+        check_servable(&descriptors)?;
         self.check_policy(&digest, &check.normalized, &descriptors)?;
         let artifact = NewArtifact {
             digest,
@@ -677,7 +762,10 @@ impl Registry {
         };
         let entry = LogEntry::artifact(&artifact).to_bytes();
         if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
-            return Err(Error::EntryTooLarge(entry.len()));
+            return Err(Error::EntryTooLarge {
+                what: "too many or too long descriptors",
+                size: entry.len(),
+            });
         }
         let recorded = {
             let _guard = self.lock(&digest).await?;

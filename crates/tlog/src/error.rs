@@ -12,6 +12,14 @@ pub enum ProofError {
         /// Tree size.
         size: u64,
     },
+    /// A tree size beyond what the log has published.
+    #[error("tree size {size} is beyond the log's {published} published entries")]
+    SizeBeyondLog {
+        /// Size asked for.
+        size: u64,
+        /// Published size.
+        published: u64,
+    },
     /// The older tree is larger than the newer one.
     #[error("tree size {old} is larger than {new}")]
     SizesReversed {

@@ -290,9 +290,9 @@ impl LogHandle {
     fn check_size(&self, size: u64) -> Result<(), Error> {
         let published = self.size();
         if size > published {
-            return Err(Error::Proof(crate::ProofError::IndexOutOfRange {
-                index: size,
-                size: published,
+            return Err(Error::Proof(crate::ProofError::SizeBeyondLog {
+                size,
+                published,
             }));
         }
         Ok(())

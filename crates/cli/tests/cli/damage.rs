@@ -142,3 +142,71 @@ async fn a_log_that_contradicts_its_checkpoint_or_index_is_refused() {
         .unwrap();
     assert_eq!(status, 200);
 }
+
+/// A small tmpfs the test mounts (the tests run as root, as CI does); unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(at).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk(at.to_path_buf())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Fills the filesystem of `dir` to the last byte; the filler's path.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    use std::io::Write as _;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    while f.write_all(&block).is_ok() {}
+    for _ in 0..64 {
+        let _ = f.write_all(&block[..512]);
+    }
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_on_a_full_disk_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _disk = SmallDisk::mount(&data, "4m");
+    let served = start(&data);
+    let http = reqwest::Client::new();
+    let ready = || async {
+        http.get(format!("{}/ready", served.url))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ready().await, 200);
+    let filler = fill(&data);
+    for _ in 0..5 {
+        assert_eq!(ready().await, 503);
+    }
+    let left: Vec<_> = std::fs::read_dir(data.join("staging"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "probe files left in staging: {left:?}");
+    std::fs::remove_file(filler).unwrap();
+    assert_eq!(ready().await, 200);
+}

@@ -117,6 +117,19 @@ pub async fn inclusion(
     State(state): State<AppState>,
     Query(q): Query<InclusionQuery>,
 ) -> Result<Json<ProofAnswer>, ApiError> {
+    let published = state.registry.log().size();
+    if q.size > published {
+        return Err(ApiError::bad_request(format!(
+            "size={} is beyond the log's {published} published entries",
+            q.size
+        )));
+    }
+    if q.index >= q.size {
+        return Err(ApiError::bad_request(format!(
+            "index={} is not below size={}",
+            q.index, q.size
+        )));
+    }
     let proof = state
         .registry
         .log()
@@ -132,6 +145,19 @@ pub async fn consistency(
     State(state): State<AppState>,
     Query(q): Query<ConsistencyQuery>,
 ) -> Result<Json<ProofAnswer>, ApiError> {
+    let published = state.registry.log().size();
+    if q.to > published {
+        return Err(ApiError::bad_request(format!(
+            "to={} is beyond the log's {published} published entries",
+            q.to
+        )));
+    }
+    if q.from > q.to {
+        return Err(ApiError::bad_request(format!(
+            "from={} is larger than to={}",
+            q.from, q.to
+        )));
+    }
     let proof = state
         .registry
         .log()
@@ -225,6 +251,8 @@ async fn entry_proof(
 /// Answer to a logged attestation.
 #[derive(Debug, Serialize)]
 pub struct Attested {
+    /// `Added`, or `AlreadyExists` when the same document was logged before (at `index`).
+    outcome: cairn_api::UploadOutcome,
     index: u64,
     #[serde(flatten)]
     attestation: cairn_registry::attestation::Attestation,
@@ -238,11 +266,16 @@ pub async fn submit(
     _auth: crate::extract::Authorized,
     body: axum::body::Bytes,
 ) -> Result<Json<Attested>, ApiError> {
-    let (attestation, appended) = state.registry.attest(body.to_vec()).await?;
+    let (attestation, index, added) = state.registry.attest(body.to_vec()).await?;
     Ok(Json(Attested {
-        index: appended.index,
+        outcome: if added {
+            cairn_api::UploadOutcome::Added
+        } else {
+            cairn_api::UploadOutcome::AlreadyExists
+        },
+        index,
         attestation,
-        checkpoint: appended.checkpoint.to_string(),
+        checkpoint: state.registry.log().checkpoint().to_string(),
     }))
 }
 

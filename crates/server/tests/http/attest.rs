@@ -136,3 +136,63 @@ async fn dsse_envelopes_are_verified() {
         "payload changed after signing"
     );
 }
+
+#[tokio::test]
+async fn an_attestation_is_logged_once() {
+    let app = TestApp::start_with(|c| c.public_keys.push(in_toto("signer.pub.pem"))).await;
+    let link = std::fs::read(in_toto("package.1c656f99.link")).unwrap();
+    let (status, body) = submit(&app, link.clone(), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let first: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(first["outcome"], "Added");
+    let size = |app: &TestApp| {
+        let app = app.url("/log/checkpoint");
+        async move {
+            let text = reqwest::get(app).await.unwrap().text().await.unwrap();
+            text.lines().nth(1).unwrap().parse::<u64>().unwrap()
+        }
+    };
+    let before = size(&app).await;
+    let (status, body) = submit(&app, link, Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let again: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(again["outcome"], "AlreadyExists");
+    assert_eq!(again["index"], first["index"]);
+    assert_eq!(size(&app).await, before, "logged a second time");
+}
+
+#[tokio::test]
+async fn an_attestation_too_large_to_log_is_not_stored() {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[6; 32]);
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("dsse.pub.pem");
+    std::fs::write(
+        &pem,
+        key.verifying_key()
+            .to_public_key_pem(Default::default())
+            .unwrap(),
+    )
+    .unwrap();
+    let app = TestApp::start_with(|c| c.public_keys.push(pem.clone())).await;
+    // 1,500 subjects: a 160 KB document, but a log entry of about 100 KB.
+    let subjects: Vec<_> = (0..1500u32)
+        .map(|i| json!({"name": format!("f{i}"), "digest": {"sha256": format!("{i:064x}")}}))
+        .collect();
+    let statement = json!({"_type": "https://in-toto.io/Statement/v1", "subject": subjects, "predicateType": "x", "predicate": {}});
+    let payload = serde_json::to_vec(&statement).unwrap();
+    let ty = "application/vnd.in-toto+json";
+    let mut pae = format!("DSSEv1 {} {ty} {} ", ty.len(), payload.len()).into_bytes();
+    pae.extend_from_slice(&payload);
+    let sig = key.sign(&pae);
+    let doc = serde_json::to_vec(&json!({"payloadType": ty, "payload": B64.encode(&payload), "signatures": [{"keyid": "", "sig": B64.encode(sig.to_bytes())}]})).unwrap();
+    let digest = crate::util::sha256_hex(&doc);
+    let (status, body) = submit(&app, doc, Some(TOKEN)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("too many subjects or signers in the attestation"),
+        "{body}"
+    );
+    assert!(!body.contains("descriptors"), "{body}");
+    let served = app.get(&format!("/attestations/{digest}")).await;
+    assert_eq!(served.status(), 404, "a refused attestation is served");
+}

@@ -4,6 +4,7 @@
 mod attest;
 mod compat;
 mod files;
+mod hostile;
 mod instances;
 mod log;
 mod ops;
