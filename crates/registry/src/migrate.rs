@@ -225,6 +225,7 @@ async fn copy_attestations(
         }
     }
     progress.stage("copying attestations", files.len() as u64);
+    let mut documents = 0;
     for path in &files {
         let bytes = tokio::fs::read(path).await?;
         let name = path
@@ -232,17 +233,31 @@ async fn copy_attestations(
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
-        if hex::encode(sha2::Sha256::digest(&bytes)) != name {
+        // `<digest>.index`: the log index the document was logged at (so it is never
+        // logged twice); the same in the copied log.
+        let digest = name.strip_suffix(".index").unwrap_or(&name);
+        let sidecar = digest.len() < name.len();
+        let valid = if sidecar {
+            digest.len() == 64
+                && String::from_utf8_lossy(&bytes)
+                    .trim()
+                    .parse::<u64>()
+                    .is_ok()
+        } else {
+            hex::encode(sha2::Sha256::digest(&bytes)) == name
+        };
+        if !valid {
             return Err(Error::Corrupt(format!(
-                "attestation {} does not hash to its name",
+                "attestation {} does not hash to its name (or is no log index)",
                 path.display()
             )));
         }
         let to_path = StorePath::from(format!("attestations/sha256/{}/{name}", &name[..2]));
         put_once(to, &to_path, Bytes::from(bytes)).await?;
+        documents += u64::from(!sidecar);
         progress.advance(1);
     }
-    Ok(files.len() as u64)
+    Ok(documents)
 }
 
 /// Every tile and entry bundle a log of `size` has.
