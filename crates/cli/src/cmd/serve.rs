@@ -103,7 +103,9 @@ fn fit_open_files(connections: usize) -> usize {
     }
     let fit = lim.rlim_cur.saturating_sub(RESERVED_FDS).max(1) as usize;
     if fit < connections {
-        eprintln!(
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
             "cairn: WARNING: the open-file limit ({}) allows {fit} connections, not {connections}: raise it with `ulimit -n` or LimitNOFILE=",
             lim.rlim_cur
         );
@@ -181,6 +183,30 @@ impl ServeArgs {
     }
 }
 
+/// The server's stderr: a write that fails (a closed or full stderr) is dropped, never a
+/// panic, so the server keeps serving when nobody can read its log.
+struct Stderr;
+
+impl std::io::Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
+/// `eprintln!` that cannot panic (see [`Stderr`]).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(Stderr, $($arg)*);
+    }};
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.resolve()?;
@@ -189,7 +215,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(|| Stderr)
+        // A failed write must not become a panic in a request (the default reports it with
+        // eprintln!, which panics when stderr is gone).
+        .log_internal_errors(false)
         .init();
     // The process holds the log key: no core dumps, no ptrace or /proc/<pid>/mem by other
     // processes of the same user.
@@ -213,48 +242,48 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Start-up facts for the operator, on stderr. The token is printed only when generated.
 fn announce(server: &Server, data: &std::path::Path) {
     let keys = server.state().registry.keys();
-    eprintln!(
+    say!(
         "cairn: data directory {} (index: {})",
         data.display(),
         server.state().registry.index_engine()
     );
     match server.token_source() {
         TokenSource::Generated(text) => {
-            eprintln!(
+            say!(
                 "cairn: generated write token (shown once, kept in {}/token):",
                 data.display()
             );
-            eprintln!("{text}");
+            say!("{text}");
         }
-        TokenSource::Stored => eprintln!("cairn: write token read from {}/token", data.display()),
-        TokenSource::Configured => eprintln!("cairn: write token set by configuration"),
+        TokenSource::Stored => say!("cairn: write token read from {}/token", data.display()),
+        TokenSource::Configured => say!("cairn: write token set by configuration"),
     }
     if let Some(policy) = server.state().registry.policy() {
-        eprintln!(
+        say!(
             "cairn: uploads checked against trust policy version {} (expires {})",
             policy.doc().version,
             policy.doc().expires
         );
     } else if keys.is_empty() {
-        eprintln!(
+        say!(
             "cairn: WARNING: no public key configured (--public-key): upload signatures are \
              stored UNVERIFIED and variants carry \"verified\": false"
         );
     }
     for key in keys.keys() {
-        eprintln!("cairn: trusting signing key {}", &key.id()[..16]);
+        say!("cairn: trusting signing key {}", &key.id()[..16]);
     }
     let log = server.state().registry.log();
     if server.state().registry.log_key_created() {
-        eprintln!("cairn: generated the log key");
+        say!("cairn: generated the log key");
     }
-    eprintln!(
+    say!(
         "cairn: transparency log of {} entries, verifier key:",
         log.size()
     );
-    eprintln!("{}", log.verifier());
+    say!("{}", log.verifier());
     // Last, so that whoever waits for this line has seen everything above.
-    eprintln!("cairn: listening on http://{}", server.local_addr());
+    say!("cairn: listening on http://{}", server.local_addr());
 }
 
 async fn shutdown_signal() {
@@ -270,5 +299,5 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! { () = ctrl_c => {}, () = term => {} }
-    eprintln!("cairn: shutting down");
+    say!("cairn: shutting down");
 }

@@ -143,3 +143,59 @@ fn bad_configuration_fails_with_one_clear_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid listen address"));
 }
+
+/// With stderr unwritable (`2>/dev/full`), the server still starts, takes uploads and
+/// answers them: a failed log write is never a panic in a request.
+#[tokio::test(flavor = "multi_thread")]
+async fn serves_with_an_unwritable_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut child = crate::util::cairn()
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--token",
+            "full-token",
+        ])
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--public-key")
+        .arg(crate::util::pub_key())
+        .stdout(std::process::Stdio::null())
+        .stderr(full)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..300 {
+        if http.get(format!("{url}/health")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the server exited");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "the server never answered");
+    for i in 0..3 {
+        let (status, text) =
+            crate::util::upload(&http, &url, "full-token", crate::util::plugin(20_000, i))
+                .await
+                .unwrap();
+        assert_eq!((status, text.as_str()), (200, "\"Added\""));
+    }
+    let r = http.get(format!("{url}/plugins")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(child.try_wait().unwrap().is_none(), "the server exited");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
