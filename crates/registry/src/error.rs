@@ -35,7 +35,7 @@ pub enum Error {
     },
     /// The transparency log failed.
     #[error("transparency log error: {0}")]
-    Log(#[from] cairn_tlog::Error),
+    Log(cairn_tlog::Error),
     /// The uploaded binary holds no plugin descriptor, so there is nothing to index.
     #[error("invalid plugin binary: no MEMFLOW_CONNECTOR_* or MEMFLOW_OS_* descriptor found")]
     NoDescriptors,
@@ -76,12 +76,59 @@ pub enum Error {
          running?); it will be published when one does"
     )]
     NotYetLogged(u64),
+    /// A change was logged, but the index could not be updated: writes pause until it is.
+    #[error(
+        "recorded as log entry {index}, but the index could not be updated ({reason}); writes \
+         are paused until it catches up, and a retry will then answer AlreadyExists"
+    )]
+    IndexBehind {
+        /// The logged entry.
+        index: u64,
+        /// Why the index write failed.
+        reason: String,
+    },
+    /// Writes are refused while the index is behind the log.
+    #[error("writes are paused: the index is behind the log since entry {index} ({reason})")]
+    WritesPaused {
+        /// First entry not reflected.
+        index: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The registry's storage is full.
+    #[error(
+        "insufficient storage: the registry's disk or bucket is full ({0}); nothing was published"
+    )]
+    StorageFull(String),
     /// A background task died (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),
 }
 
+// By hand, not `#[from]`: the message already includes the log error, and a source as
+// well would print it twice in an error chain.
+impl From<cairn_tlog::Error> for Error {
+    fn from(e: cairn_tlog::Error) -> Self {
+        Error::Log(e)
+    }
+}
+
 impl Error {
+    /// Whether this is the storage being full (`ENOSPC`, `EDQUOT`, SQLite's SQLITE_FULL),
+    /// wherever it surfaced: a blob, a log tile or the index.
+    pub fn is_storage_full(&self) -> bool {
+        fn full(text: &str) -> bool {
+            text.contains("No space left on device")
+                || text.contains("Disk quota exceeded")
+                || text.contains("database or disk is full")
+        }
+        match self {
+            Error::StorageFull(_) => true,
+            Error::Io(e) => matches!(e.raw_os_error(), Some(28 | 122)) || full(&e.to_string()),
+            other => full(&other.to_string()),
+        }
+    }
+
     /// True when the client sent something unacceptable (a 4xx), false for server-side failures.
     pub fn is_client_error(&self) -> bool {
         matches!(
@@ -121,6 +168,15 @@ mod tests {
             Error::Io(std::io::Error::other("x")),
             Error::Corrupt("c".into()),
             Error::Internal("i".into()),
+            Error::IndexBehind {
+                index: 1,
+                reason: "r".into(),
+            },
+            Error::WritesPaused {
+                index: 1,
+                reason: "r".into(),
+            },
+            Error::StorageFull("disk".into()),
         ];
         for e in all {
             assert!(!e.to_string().is_empty());

@@ -44,7 +44,10 @@ fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::NotYetLogged(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::NotYetLogged(_) | Error::IndexBehind { .. } | Error::WritesPaused { .. } => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        e if e.is_storage_full() => StatusCode::INSUFFICIENT_STORAGE,
         // The registry says whose fault an error is; every other client error is a 400.
         e if e.is_client_error() => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -56,8 +59,16 @@ impl From<Error> for ApiError {
         let status = status_of(&e);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // Not a fault to hide: the client should know its write is recorded.
-            tracing::warn!(error = %e, "log leader late");
+            tracing::warn!(error = %e, "write recorded but not yet applied or published");
             return ApiError::new(status, e.to_string());
+        }
+        if status == StatusCode::INSUFFICIENT_STORAGE {
+            // The details name paths: logged, not sent.
+            tracing::error!(error = %e, "storage full");
+            return ApiError::new(
+                status,
+                "insufficient storage: the registry's disk or bucket is full; nothing was published",
+            );
         }
         if status.is_server_error() {
             tracing::error!(error = %e, "request failed");

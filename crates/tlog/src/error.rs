@@ -60,6 +60,15 @@ pub enum Error {
     /// Secret memory for the signing key failed (RLIMIT_MEMLOCK, usually).
     #[error(transparent)]
     Secret(#[from] cairn_secmem::Error),
+    /// A stored entry does not hash to the leaf the tree holds for it: the bundle was
+    /// altered after it was logged.
+    #[error("log entry {index} in {path} does not hash to its leaf: the stored bundle was altered")]
+    EntryAltered {
+        /// The entry's index.
+        index: u64,
+        /// The bundle it was read from.
+        path: String,
+    },
     /// What is stored contradicts the checkpoint: opening would restart or fork the log.
     #[error("the stored log contradicts its checkpoint: {0}")]
     Contradiction(String),

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::checkpoint::Checkpoint;
 use crate::error::Error;
-use crate::merkle::{self, Hash, MemoryTree};
+use crate::merkle::{self, Hash, MemoryTree, NodeSource as _};
 use crate::note::{Note, NoteVerifier};
 use crate::store::TileStore;
 use crate::tile::{self, TILE_WIDTH, TilePath};
@@ -317,7 +317,8 @@ impl LogHandle {
     }
 
     /// Published entries `from..to` (clamped to the published size), reading each entry
-    /// bundle once.
+    /// bundle once. Every entry is hashed against the leaf the tree holds for it (one
+    /// SHA-256 each): an altered bundle is an error, never served or replayed.
     pub fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, Error> {
         let size = self.size();
         let to = to.min(size);
@@ -337,6 +338,7 @@ impl LogHandle {
             })?;
             let entries = tile::decode_bundle(&data)?;
             let end = to.min((bundle + 1) * TILE_WIDTH);
+            let tree = self.tree();
             for i in index..end {
                 let entry =
                     entries
@@ -345,6 +347,12 @@ impl LogHandle {
                             what: "log storage",
                             reason: format!("{path} lacks entry {i}"),
                         })?;
+                if merkle::leaf_hash(entry) != tree.node(0, i)? {
+                    return Err(Error::EntryAltered {
+                        index: i,
+                        path: path.to_string(),
+                    });
+                }
                 out.push(entry.to_vec());
             }
             index = end;

@@ -166,10 +166,19 @@ impl LogWriter {
                 partial: Some(partial as u8),
             };
             let data = self.read_required(&t)?;
-            self.tail = tile::decode_bundle(&data)?
-                .into_iter()
-                .map(<[u8]>::to_vec)
-                .collect();
+            let first = cp.size - partial;
+            let mut tail = Vec::with_capacity(partial as usize);
+            // The tail is copied into the next bundle: each entry must be what was logged.
+            for (i, e) in tile::decode_bundle(&data)?.into_iter().enumerate() {
+                if leaf_hash(e) != tree.node(0, first + i as u64)? {
+                    return Err(Error::EntryAltered {
+                        index: first + i as u64,
+                        path: t.to_string(),
+                    });
+                }
+                tail.push(e.to_vec());
+            }
+            self.tail = tail;
         }
         *self.tree.write().map_err(|_| poisoned())? = tree;
         self.checkpoint = String::from_utf8_lossy(bytes).into_owned();

@@ -312,3 +312,37 @@ fn tiles_without_a_checkpoint_or_past_an_older_one_are_refused() {
     assert_eq!(log.size(), 710);
     log.append(&entries(710, 1, "a")).unwrap();
 }
+
+/// Flips one byte inside an entry of a stored bundle, keeping its length.
+fn alter(path: &Path, entry: &str) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes
+        .windows(entry.len())
+        .position(|w| w == entry.as_bytes())
+        .unwrap();
+    bytes[at] ^= 0x20;
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn an_altered_entry_is_never_served_replayed_or_copied_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path());
+    log.append(&entries(0, 300, "a")).unwrap();
+    drop(log);
+    // A full bundle: reads through the handle refuse the entry (and only its bundle).
+    alter(&dir.path().join("tile/entries/000"), "a entry 7");
+    let log = cairn_tlog::LogHandle::start(open(dir.path()), 256).unwrap();
+    let err = log.entries(0, 10).unwrap_err().to_string();
+    assert!(
+        err.contains("log entry 7 in tile/entries/000 does not hash to its leaf"),
+        "{err}"
+    );
+    assert!(log.entry(7).is_err());
+    assert_eq!(log.entries(256, 300).unwrap().len(), 44);
+    drop(log);
+    // The partial tail, which the next batch copies: the writer refuses to open.
+    alter(&dir.path().join("tile/entries/001.p/44"), "a entry 260");
+    let err = LogWriter::open(DirStore::open(dir.path()).unwrap(), signer()).unwrap_err();
+    assert!(err.to_string().contains("log entry 260"), "{err}");
+}

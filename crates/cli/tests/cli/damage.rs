@@ -125,8 +125,36 @@ async fn a_log_that_contradicts_its_checkpoint_or_index_is_refused() {
     std::fs::copy(&other, data.join("keys/log.pem")).unwrap();
     refused(&data, "the log key changed");
 
-    // Everything restored: it starts, serves the five, and the log verifies.
     std::fs::write(data.join("keys/log.pem"), &key).unwrap();
+
+    // One byte changed inside a logged entry: refused at start and by reindex.
+    let tail = log.join("tile/entries/000.p/5");
+    let good_tail = std::fs::read(&tail).unwrap();
+    let mut altered = good_tail.clone();
+    let at = altered
+        .windows(10)
+        .position(|w| w == b"created_ns")
+        .unwrap();
+    altered[at + 13] ^= 1;
+    std::fs::write(&tail, &altered).unwrap();
+    refused(
+        &data,
+        "log entry 0 in tile/entries/000.p/5 does not hash to its leaf",
+    );
+    let out = cairn()
+        .args(["admin", "reindex", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not hash to its leaf"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&tail, &good_tail).unwrap();
+
+    // Everything restored: it starts, serves the five, and the log verifies.
     let served = start(&data);
     let listed: serde_json::Value = http
         .get(format!("{}/plugins/synthc?limit=50", served.url))
@@ -209,4 +237,174 @@ async fn readiness_on_a_full_disk_leaves_nothing_behind() {
     assert!(left.is_empty(), "probe files left in staging: {left:?}");
     std::fs::remove_file(filler).unwrap();
     assert_eq!(ready().await, 200);
+}
+
+/// A log (signed by the registry's key, so every proof holds) with an entry that is no
+/// registry entry: rebuilding the index from it is refused as corruption, not skipped.
+#[test]
+fn an_entry_the_registry_did_not_write_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let origin = "damage.test/log";
+    let (signer, _) =
+        cairn_tlog::keyfile::load_or_generate(&data.join("keys/log.pem"), origin).unwrap();
+    let mut writer = cairn_tlog::LogWriter::open(
+        cairn_tlog::DirStore::open(&data.join("log")).unwrap(),
+        signer,
+    )
+    .unwrap();
+    writer
+        .append(&[br#"{"kind":"bogus","digest":"00"}"#.to_vec()])
+        .unwrap();
+    drop(writer);
+    let out = cairn()
+        .args(["admin", "reindex", "--log-origin", origin, "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("log entry 0 is not a registry entry"), "{err}");
+}
+
+/// A change that reached the log but not the index (another process holds the index's
+/// write lock): the client is told it is recorded, writes pause (503) rather than log
+/// anything twice, and once the index is writable again the retry answers AlreadyExists.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logged_upload_whose_index_write_failed_is_never_logged_twice() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let served = start(&data);
+    let http = reqwest::Client::new();
+    let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let size = || async {
+        let text = http
+            .get(format!("{}/log/checkpoint", served.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines().nth(1).unwrap().parse::<u64>().unwrap()
+    };
+    assert_eq!(size().await, 1);
+
+    // Another process takes the index's write lock and keeps it.
+    let url = format!("sqlite://{}", data.join("index.db").display());
+    let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let second = plugin(20_000, 2);
+    let (status, text) = upload(&http, &served.url, TOKEN, second.clone())
+        .await
+        .unwrap();
+    assert_eq!(status, 503, "{text}");
+    assert!(
+        text.contains("recorded as log entry 1, but the index could not be updated"),
+        "{text}"
+    );
+    assert_eq!(size().await, 2, "the upload is in the log");
+    // Meanwhile every write is refused, and nothing more is logged.
+    let (status, text) = upload(&http, &served.url, TOKEN, second.clone())
+        .await
+        .unwrap();
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("writes are paused"), "{text}");
+    assert_eq!(size().await, 2, "a refused write was logged");
+
+    // The lock goes: the retry catches the index up and is not logged again.
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    drop(holder);
+    let (status, text) = upload(&http, &served.url, TOKEN, second).await.unwrap();
+    assert_eq!((status, text.as_str()), (200, "\"AlreadyExists\""));
+    assert_eq!(size().await, 2);
+    let listed: serde_json::Value = http
+        .get(format!("{}/plugins/synthc?limit=50", served.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["plugins"].as_array().unwrap().len(), 2);
+}
+
+/// A full disk: the upload is answered 507 naming storage, nothing is published, and
+/// the same upload succeeds once there is room.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_is_answered_507_and_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _disk = SmallDisk::mount(&data, "8m");
+    let served = start(&data);
+    let http = reqwest::Client::new();
+    let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let checkpoint = std::fs::read(data.join("log/checkpoint")).unwrap();
+    let filler = fill(&data);
+    let bytes = plugin(200_000, 2);
+    let (status, text) = upload(&http, &served.url, TOKEN, bytes.clone())
+        .await
+        .unwrap();
+    assert_eq!(status, 507, "{text}");
+    assert!(text.contains("insufficient storage"), "{text}");
+    assert_eq!(
+        std::fs::read(data.join("log/checkpoint")).unwrap(),
+        checkpoint,
+        "something was published"
+    );
+    std::fs::remove_file(filler).unwrap();
+    let (status, text) = upload(&http, &served.url, TOKEN, bytes).await.unwrap();
+    assert_eq!((status, text.as_str()), (200, "\"Added\""));
+}
+
+/// The log cannot be written (its directory is read-only): the upload fails, its blob is
+/// not left behind, and the same upload succeeds once the log is writable.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_blob_of_an_unlogged_upload_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let served = start(&data);
+    let http = reqwest::Client::new();
+    let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let log = data.join("log");
+    let mount = |args: &[&str]| {
+        let out = std::process::Command::new("mount")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mount {args:?} needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let at = log.to_str().unwrap();
+    mount(&["--bind", at, at]);
+    mount(&["-o", "remount,ro,bind", at]);
+    let bytes = plugin(20_000, 2);
+    let digest = crate::util::sha256_hex(&bytes);
+    let (status, text) = upload(&http, &served.url, TOKEN, bytes.clone())
+        .await
+        .unwrap();
+    let _ = std::process::Command::new("umount").arg(at).status();
+    assert_eq!(status, 500, "{text}");
+    let blob = data.join("blobs/sha256").join(&digest[..2]).join(&digest);
+    assert!(!blob.exists(), "the blob of an unlogged upload stayed");
+    let (status, text) = upload(&http, &served.url, TOKEN, bytes).await.unwrap();
+    assert_eq!((status, text.as_str()), (200, "\"Added\""));
+    assert!(blob.exists());
 }
