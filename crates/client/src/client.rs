@@ -203,15 +203,23 @@ impl Client {
     ) -> Result<Download, Error> {
         let url = self.url(path);
         let r = self.send("GET", &url, self.http.get(&url)).await?;
-        progress.start(r.content_length());
+        let expected = r.content_length();
+        progress.start(expected);
         let mut hasher = sha2::Sha256::new();
         let mut size = 0u64;
         let mut body = r.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|source| Error::Transport {
-                method: "GET",
-                url: url.clone(),
-                source,
+            let chunk = chunk.map_err(|source| match expected {
+                Some(expected) if size < expected => Error::Truncated {
+                    url: url.clone(),
+                    got: size,
+                    expected,
+                },
+                _ => Error::Transport {
+                    method: "GET",
+                    url: url.clone(),
+                    source,
+                },
             })?;
             hasher.update(&chunk);
             out.write_all(&chunk)

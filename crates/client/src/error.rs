@@ -39,6 +39,19 @@ pub enum Error {
         /// The server's message.
         message: String,
     },
+    /// A download whose body ended early: the registry aborted it (it does so with a stored
+    /// blob that fails its digest check) or the connection broke.
+    #[error(
+        "GET {url}: the body ended after {got} of {expected} bytes (the registry aborted it, as it does with a stored blob that fails its digest check, or the connection broke); nothing was kept"
+    )]
+    Truncated {
+        /// The URL.
+        url: String,
+        /// Bytes received.
+        got: u64,
+        /// Bytes announced.
+        expected: u64,
+    },
     /// A 2xx answer that is not the API's shape.
     #[error("{method} {url}: the answer is not what the API defines: {reason}")]
     Decode {

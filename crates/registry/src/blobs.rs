@@ -285,7 +285,11 @@ impl BlobStore {
         };
         let size = result.meta.size;
         let range = result.range.clone();
-        let stream = result.into_stream().map(|r| r.map_err(Error::from)).boxed();
+        let mut stream = result.into_stream().map(|r| r.map_err(Error::from)).boxed();
+        // A whole read is checked against the digest; a range cannot be.
+        if range == (0..size) {
+            stream = crate::checked_read::CheckedRead::new(stream, *digest, size).boxed();
+        }
         Ok(Some(BlobRead {
             size,
             range,

@@ -30,6 +30,7 @@
 #![deny(unsafe_code)]
 
 mod blobs;
+mod checked_read;
 mod digest;
 mod error;
 mod index;

@@ -46,6 +46,8 @@ enum Lie {
     MetadataTime,
     /// Edits the entry in `/scans/*/proof` answers (another host).
     ScanEntry,
+    /// Serves other bytes (one flipped) under a digest, whole.
+    TamperBytes,
 }
 
 struct Proxy {
@@ -162,6 +164,11 @@ fn rewrite(lie: &Lie, path: &str, bytes: Vec<u8>) -> Vec<u8> {
         Lie::SwapSignature(sig) if metadata => json_edit(&bytes, |v| v["signature"] = json!(sig)),
         Lie::Proof(body) if path.ends_with("/proof") => body.clone(),
         Lie::Fork { proof, .. } if path.ends_with("/proof") => proof.clone(),
+        Lie::TamperBytes if path.starts_with("/files/") && path.matches('/').count() == 2 => {
+            let mut bytes = bytes;
+            bytes[100] ^= 1;
+            bytes
+        }
         Lie::ScanEntry if path.starts_with("/scans/") && path.ends_with("/proof") => {
             json_edit(&bytes, |v| v["entry"]["scan"]["host"] = json!("elsewhere"))
         }
@@ -530,6 +537,15 @@ fn every_lie_of_a_registry_is_refused_and_named() {
         &only_synthc,
         "fork-larger",
         &["the log forked: the checkpoint of 4 entries does not extend the one of 3 entries this client saw"],
+    );
+
+    // Other bytes served whole under the digest.
+    w.lie(Lie::TamperBytes);
+    w.refused(
+        "synthc",
+        &only_synthc,
+        "tampered",
+        &["digest mismatch: the registry served bytes whose SHA-256 is"],
     );
 
     // 8. A metadata answer that disagrees with the bytes and the log.

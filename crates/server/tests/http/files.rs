@@ -195,3 +195,30 @@ async fn restart_keeps_every_upload() {
         .count();
     assert_eq!(staging, 0, "staging files left behind");
 }
+
+/// A stored blob whose bytes no longer hash to its name is not served whole under its
+/// digest's ETag: the body is cut short (so no cache keeps it), while a range is served.
+#[tokio::test]
+async fn a_corrupted_blob_is_never_served_whole() {
+    use futures::StreamExt as _;
+    let app = crate::util::TestApp::start().await;
+    let bytes = crate::util::padded_plugin(200_000);
+    let digest = app.upload_ok(bytes.clone(), "Added").await;
+    app.corrupt_blob(&digest, 150_000).await;
+    let r = app.get(&format!("/files/{digest}")).await;
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    let mut got = 0usize;
+    let mut failed = false;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(c) => got += c.len(),
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    assert!(failed, "the corrupt blob was served to the end");
+    assert!(got < bytes.len(), "all {got} bytes were delivered");
+}

@@ -163,6 +163,32 @@ impl TestApp {
         }
     }
 
+    /// Flips one stored byte of the blob of `digest` (in the data directory or the bucket).
+    pub async fn corrupt_blob(&self, digest: &str, at: usize) {
+        let rel = format!("blobs/sha256/{}/{digest}", &digest[..2]);
+        match self.objects() {
+            None => {
+                let path = self.data_dir().join(rel);
+                let mut bytes = std::fs::read(&path).unwrap();
+                bytes[at] ^= 1;
+                std::fs::write(&path, bytes).unwrap();
+            }
+            Some(store) => {
+                let path = object_store::path::Path::from(rel.as_str());
+                let mut bytes = store
+                    .get(&path)
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap()
+                    .to_vec();
+                bytes[at] ^= 1;
+                store.put(&path, bytes.into()).await.unwrap();
+            }
+        }
+    }
+
     /// Makes the blob store refuse writes: its staging directory, or its bucket, is gone.
     pub async fn break_store(&self) {
         use futures::TryStreamExt as _;
