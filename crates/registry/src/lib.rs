@@ -57,6 +57,9 @@ pub use model::{
     DEFAULT_LIMIT, FindQuery, MAX_LIMIT, NewArtifact, PluginMetadata, PluginSummary, PluginVariant,
     UploadOutcome,
 };
-pub use registry::{DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, Registry, RegistryConfig};
+pub use registry::{
+    DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, MAX_NAME_BYTES, MAX_VERSION_BYTES, Registry,
+    RegistryConfig,
+};
 pub use scans::{MAX_SCANS_LISTED, ScanSummary};
 pub use staging::{Staged, Upload};

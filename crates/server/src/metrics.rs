@@ -34,6 +34,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     queue_depth: Gauge,
     log_size: Gauge,
+    cache_bytes: Gauge,
 }
 
 impl Metrics {
@@ -54,6 +55,12 @@ impl Metrics {
             "Entries in the published log",
             log_size.clone(),
         );
+        let cache_bytes = Gauge::default();
+        prom.register(
+            "listing_cache_bytes",
+            "Bytes held by the listing cache (keys and bodies)",
+            cache_bytes.clone(),
+        );
         let own = registry.metrics();
         prom.register(
             "upload_bytes",
@@ -70,6 +77,7 @@ impl Metrics {
             requests,
             queue_depth,
             log_size,
+            cache_bytes,
         })
     }
 }
@@ -106,6 +114,8 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         .set(i64::try_from(log.queue_depth()).unwrap_or(i64::MAX));
     m.log_size
         .set(i64::try_from(log.size()).unwrap_or(i64::MAX));
+    m.cache_bytes
+        .set(i64::try_from(state.cache.bytes()).unwrap_or(i64::MAX));
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &m.registry)
         .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;

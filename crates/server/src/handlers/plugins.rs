@@ -89,6 +89,16 @@ pub async fn find(
     Query(params): Query<FindParams>,
 ) -> Result<Response, ApiError> {
     let query = params.validate()?;
+    // No plugin can have a name longer than uploads accept: answer without a query.
+    if name.len() > cairn_registry::MAX_NAME_BYTES {
+        return Ok(json_response(Bytes::from(
+            serde_json::to_vec(&VariantList {
+                plugins: Vec::new(),
+                skip: query.skip,
+            })
+            .unwrap_or_default(),
+        )));
+    }
     let key = format!("find\0{name}\0{query:?}");
     cached(&state, key, async {
         let plugins = state.registry.find(&name, &query).await?;
@@ -101,7 +111,7 @@ pub async fn find(
 }
 
 /// Serves the JSON cached for `key` at the current generation, or computes and caches it.
-async fn cached<T: Serialize>(
+async fn cached<T: Listing>(
     state: &AppState,
     key: String,
     compute: impl Future<Output = Result<T, ApiError>>,
@@ -111,17 +121,42 @@ async fn cached<T: Serialize>(
     let body = match state.cache.get(&key, generation) {
         Some(body) => body,
         None => {
-            let body = Bytes::from(serde_json::to_vec(&compute.await?).map_err(|e| {
+            let answer = compute.await?;
+            let body = Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
                 tracing::error!(error = %e, "serialising a listing");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
             })?);
-            state.cache.put(key, generation, body.clone());
+            // A miss is not kept: its key is whatever name a client makes up.
+            if !answer.is_empty() {
+                state.cache.put(key, generation, body.clone());
+            }
             body
         }
     };
+    Ok(json_response(body))
+}
+
+fn json_response(body: Bytes) -> Response {
     let json = [(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     )];
-    Ok((json, body).into_response())
+    (json, body).into_response()
+}
+
+/// Whether a listing found anything (only hits are cached).
+trait Listing: Serialize {
+    fn is_empty(&self) -> bool;
+}
+
+impl Listing for PluginList {
+    fn is_empty(&self) -> bool {
+        self.plugins.is_empty()
+    }
+}
+
+impl Listing for VariantList {
+    fn is_empty(&self) -> bool {
+        self.plugins.is_empty()
+    }
 }

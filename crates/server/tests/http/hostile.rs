@@ -62,3 +62,34 @@ async fn proof_errors_name_the_parameter() {
     assert_eq!(status, 400);
     assert!(text.contains("from=1 is larger than to=0"), "{text}");
 }
+
+async fn cache_bytes(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("cairn_listing_cache_bytes "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn misses_with_made_up_names_are_never_cached() {
+    let app = TestApp::start().await;
+    for i in 0..300 {
+        let name = format!("{i}{}", "x".repeat(200));
+        let r = app.get(&format!("/plugins/{name}")).await;
+        assert_eq!(r.status(), 200);
+    }
+    // Names longer than any plugin can have are answered without a query.
+    let long = "y".repeat(60_000);
+    let listed = app.get_json(&format!("/plugins/{long}")).await;
+    assert_eq!(listed["plugins"].as_array().unwrap().len(), 0);
+    assert_eq!(cache_bytes(&app).await, 0, "misses were cached");
+    // A hit is cached.
+    let bytes = fixture("libmemflow_synthc.x86_64.so");
+    app.upload_ok(bytes, "Added").await;
+    let listed = app.get_json("/plugins/synthc").await;
+    assert_eq!(listed["plugins"].as_array().unwrap().len(), 1);
+    assert!(cache_bytes(&app).await > 0, "a hit was not cached");
+}
