@@ -263,7 +263,12 @@ impl BlobStore {
         };
         let mut hasher = sha2::Sha256::new();
         while let Some(chunk) = read.stream.next().await {
-            hasher.update(&chunk?);
+            match chunk {
+                Ok(c) => hasher.update(&c),
+                // The whole read is checked as it streams (see `checked_read`).
+                Err(Error::Corrupt(_)) => return Ok(false),
+                Err(e) => return Err(e),
+            }
         }
         Ok(Digest::from_bytes(hasher.finalize().into()) == *digest)
     }

@@ -1,8 +1,11 @@
 //! The Mach-O export trie, read iteratively with bounds.
 //!
 //! goblin's reader recurses without a cycle check and indexes the dylib table unchecked, so
-//! a crafted trie can overflow the stack or panic. This one visits each node at most once,
-//! bounds every read and every name, and returns symbols in trie (depth-first) order.
+//! a crafted trie can overflow the stack or panic. This one reads each node at most once
+//! (a node reached twice is refused when it is first queued, so siblings pointing at one
+//! node cannot pile up), keeps names as links into an arena instead of copies, descends
+//! only where a plugin export (`MEMFLOW_*`, `_MEMFLOW_*`) can still be, and bounds names and
+//! exports: work and memory stay linear in the trie's size.
 
 use crate::error::Error;
 
@@ -11,58 +14,126 @@ const EXPORT_SYMBOL_FLAGS_KIND_REGULAR: u64 = 0x00;
 const EXPORT_SYMBOL_FLAGS_REEXPORT: u64 = 0x08;
 const EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER: u64 = 0x10;
 /// Longer symbol names are not plugin descriptors; stop descending there.
-const MAX_NAME: usize = 4096;
+const MAX_NAME: usize = 1024;
+/// Most plugin exports returned (descriptors are limited further by the caller).
+const MAX_EXPORTS: usize = 1024;
+/// The prefixes of plugin exports (Mach-O keeps the leading underscore).
+const PREFIXES: [&[u8]; 2] = [b"_MEMFLOW_", b"MEMFLOW_"];
 
-/// Regular exports as (name, offset from the image base), in trie order.
+/// One name in the arena: its parent's name plus an edge label of the trie.
+#[derive(Clone, Copy)]
+struct Name {
+    parent: usize,
+    label: (usize, usize),
+    len: usize,
+    /// Its first bytes, enough to compare with [`PREFIXES`].
+    head: [u8; 9],
+}
+
+impl Name {
+    const ROOT: Name = Name {
+        parent: usize::MAX,
+        label: (0, 0),
+        len: 0,
+        head: [0; 9],
+    };
+
+    fn child(&self, parent: usize, trie: &[u8], start: usize, len: usize) -> Name {
+        let mut head = self.head;
+        for (i, b) in trie[start..start + len].iter().enumerate() {
+            match head.get_mut(self.len + i) {
+                Some(h) => *h = *b,
+                None => break,
+            }
+        }
+        Name {
+            parent,
+            label: (start, len),
+            len: self.len + len,
+            head,
+        }
+    }
+
+    /// Whether a plugin export can still start with this name.
+    fn may_lead_to_plugin(&self) -> bool {
+        let n = self.len.min(self.head.len());
+        PREFIXES.iter().any(|p| {
+            let k = n.min(p.len());
+            self.head[..k] == p[..k]
+        })
+    }
+}
+
+/// The whole name of `id`, from its links.
+fn spell(arena: &[Name], trie: &[u8], id: usize) -> String {
+    let mut parts = Vec::new();
+    let mut at = id;
+    while at != usize::MAX {
+        let n = arena[at];
+        parts.push(&trie[n.label.0..n.label.0 + n.label.1]);
+        at = n.parent;
+    }
+    let bytes: Vec<u8> = parts.into_iter().rev().flatten().copied().collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Regular plugin exports (`MEMFLOW_*`, `_MEMFLOW_*`) as (name, offset from the image
+/// base), in trie (depth-first) order.
 pub(crate) fn read(trie: &[u8]) -> Result<Vec<(String, u64)>, Error> {
     let mut out = Vec::new();
-    let mut visited = vec![false; trie.len()];
+    if trie.is_empty() {
+        return Ok(out);
+    }
+    let mut queued = vec![false; trie.len()];
+    queued[0] = true;
+    let mut arena = vec![Name::ROOT];
     // Depth-first, children pushed in reverse so they pop in file order.
-    let mut stack: Vec<(usize, Vec<u8>)> = vec![(0, Vec::new())];
-    while let Some((node, name)) = stack.pop() {
-        if trie.is_empty() {
-            break;
-        }
-        let seen = visited
-            .get_mut(node)
-            .ok_or_else(|| bad("node offset past end"))?;
-        if std::mem::replace(seen, true) {
-            return Err(bad("cycle"));
-        }
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    while let Some((node, id)) = stack.pop() {
         let mut at = node;
         let terminal_size = uleb(trie, &mut at)?;
         let children_at = at
             .checked_add(usize_of(terminal_size)?)
             .ok_or_else(|| bad("size"))?;
-        if terminal_size > 0 {
+        let name = arena[id];
+        if terminal_size > 0 && name.len >= PREFIXES[1].len() && name.may_lead_to_plugin() {
             let flags = uleb(trie, &mut at)?;
             let regular = flags & EXPORT_SYMBOL_FLAGS_KIND_MASK == EXPORT_SYMBOL_FLAGS_KIND_REGULAR
                 && flags & (EXPORT_SYMBOL_FLAGS_REEXPORT | EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER)
                     == 0;
             if regular {
+                if out.len() >= MAX_EXPORTS {
+                    return Err(bad("too many plugin exports"));
+                }
                 let address = uleb(trie, &mut at)?;
-                out.push((String::from_utf8_lossy(&name).into_owned(), address));
+                out.push((spell(&arena, trie, id), address));
             }
         }
         let mut at = children_at;
         let count = *trie.get(at).ok_or_else(|| bad("truncated"))?;
         at += 1;
-        let mut children = Vec::with_capacity(usize::from(count));
+        let first = stack.len();
         for _ in 0..count {
             let label_len = trie
                 .get(at..)
                 .and_then(|rest| rest.iter().position(|&b| b == 0))
                 .ok_or_else(|| bad("unterminated edge label"))?;
-            let label = &trie[at..at + label_len];
+            let label_at = at;
             at += label_len + 1;
             let child = usize_of(uleb(trie, &mut at)?)?;
-            if name.len() + label.len() <= MAX_NAME {
-                let mut child_name = name.clone();
-                child_name.extend_from_slice(label);
-                children.push((child, child_name));
+            let seen = queued
+                .get_mut(child)
+                .ok_or_else(|| bad("node offset past end"))?;
+            if std::mem::replace(seen, true) {
+                return Err(bad("a node reached twice (cycle or shared node)"));
+            }
+            let child_name = name.child(id, trie, label_at, label_len);
+            if child_name.len <= MAX_NAME && child_name.may_lead_to_plugin() {
+                arena.push(child_name);
+                stack.push((child, arena.len() - 1));
             }
         }
-        stack.extend(children.into_iter().rev());
+        stack[first..].reverse();
     }
     Ok(out)
 }
@@ -93,34 +164,63 @@ fn uleb(data: &[u8], at: &mut usize) -> Result<u64, Error> {
 mod tests {
     use super::*;
 
-    /// root --"_A"--> node(terminal 0x10) ; root --"_B"--> node(terminal 0x20)
+    /// root --"_MEMFLOW_OS_A"--> node(terminal 0x10) ; root --"_MEMFLOW_OS_B"--> (0x20) ;
+    /// root --"_other"--> (0x30), which is no plugin export.
     fn two_exports() -> Vec<u8> {
-        let mut t = vec![0, 2];
-        t.extend_from_slice(b"_A\0");
-        t.push(10);
-        t.extend_from_slice(b"_B\0");
-        t.push(14);
-        assert_eq!(t.len(), 10);
-        t.extend_from_slice(&[2, 0, 0x10, 0]); // at 10: terminal size 2, flags 0, addr 0x10, 0 kids
-        t.extend_from_slice(&[2, 0, 0x20, 0]); // at 14
+        let mut t = vec![0, 3];
+        t.extend_from_slice(b"_MEMFLOW_OS_A\0");
+        t.push(40);
+        t.extend_from_slice(b"_MEMFLOW_OS_B\0");
+        t.push(44);
+        t.extend_from_slice(b"_other\0");
+        t.push(48);
+        assert_eq!(t.len(), 40);
+        t.extend_from_slice(&[2, 0, 0x10, 0]); // at 40: terminal size 2, flags 0, addr 0x10, 0 kids
+        t.extend_from_slice(&[2, 0, 0x20, 0]); // at 44
+        t.extend_from_slice(&[2, 0, 0x30, 0]); // at 48
         t
     }
 
     #[test]
-    fn reads_in_trie_order() {
+    fn reads_plugin_exports_in_trie_order() {
         assert_eq!(
             read(&two_exports()).unwrap(),
-            vec![("_A".into(), 0x10), ("_B".into(), 0x20)]
+            vec![
+                ("_MEMFLOW_OS_A".into(), 0x10),
+                ("_MEMFLOW_OS_B".into(), 0x20)
+            ]
+        );
+    }
+
+    /// Every node has 255 edges to the next node: the old reader queued all of them (with
+    /// copied names) before noticing; this one refuses at the second edge.
+    #[test]
+    fn siblings_sharing_a_node_are_refused_at_once() {
+        let mut t = Vec::new();
+        for level in 0..2000usize {
+            let next = (level + 1) * (2 + 255 * 3);
+            t.extend_from_slice(&[0, 255]);
+            for _ in 0..255 {
+                t.extend_from_slice(b"_\0");
+                // A one-byte ULEB is enough for the test's first level only.
+                t.push((next & 0x7f) as u8);
+            }
+        }
+        let err = read(&t).unwrap_err().to_string();
+        assert!(
+            err.contains("reached twice") || err.contains("past end"),
+            "{err}"
         );
     }
 
     #[test]
     fn cycles_and_truncation_are_errors() {
         let mut cyclic = two_exports();
-        cyclic[9] = 0; // "_B" now points back at the root
+        cyclic[31] = 0; // "_MEMFLOW_OS_B" now points back at the root
         assert!(read(&cyclic).is_err());
         let t = two_exports();
-        for len in 1..t.len() {
+        // Up to the last node read: "_other"'s node (from 48) is never descended into.
+        for len in 1..48 {
             assert!(read(&t[..len]).is_err(), "prefix {len}");
         }
     }
