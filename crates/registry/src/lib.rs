@@ -15,7 +15,8 @@
 //! held in memory), then [`Registry::publish`] analyses it, checks its signature and commits
 //! it: blob first, then the log entry and the index rows. A crash between the two leaves an
 //! unreferenced blob, which nothing serves: readers go through the index.
-//! [`migrate`] moves an embedded installation to PostgreSQL and S3.
+//! [`migrate`] moves an embedded installation to PostgreSQL and S3; [`scrub`] checks the
+//! log, the index and the blobs of one against each other.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cairn_registry::Error> {
@@ -42,6 +43,7 @@ mod model;
 pub mod objects;
 mod registry;
 mod scans;
+pub mod scrub;
 mod shared_log;
 mod staging;
 

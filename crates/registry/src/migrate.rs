@@ -89,7 +89,7 @@ pub struct Migrated {
 }
 
 /// Runs blocking storage work (the log's file and tile stores) off the reactor.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     tokio::task::spawn_blocking(f)
@@ -285,7 +285,7 @@ async fn copy_tiles(
 }
 
 /// All entries of a log of `size`, from its bundles.
-async fn read_entries(from: &Arc<DirStore>, size: u64) -> Result<Vec<Vec<u8>>, Error> {
+pub(crate) async fn read_entries(from: &Arc<DirStore>, size: u64) -> Result<Vec<Vec<u8>>, Error> {
     let from = from.clone();
     blocking(move || {
         let mut entries = Vec::new();

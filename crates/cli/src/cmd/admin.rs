@@ -21,6 +21,22 @@ pub enum AdminCommand {
         #[arg(long)]
         log_origin: Option<String>,
     },
+    /// Check an embedded installation: audit the log, then compare every indexed artifact
+    /// and scan with what the log publishes, and hash every blob; exit 1 on any mismatch.
+    Verify {
+        /// The registry's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Log key file [default: DATA/keys/log.pem].
+        #[arg(long)]
+        log_key: Option<PathBuf>,
+        /// Log origin [default: HOSTNAME/log].
+        #[arg(long)]
+        log_origin: Option<String>,
+        /// Remove blobs that nothing publishes (left by a crash between storing and logging).
+        #[arg(long)]
+        delete_orphans: bool,
+    },
     /// Move an embedded installation (stopped) to PostgreSQL and an S3-compatible bucket,
     /// then prove the move: every blob read back and hashed, the log audited with the same
     /// root, the same digests indexed. Start the instances with the same --log-key.
@@ -62,6 +78,43 @@ impl cairn_registry::migrate::Progress for Bar {
     }
 }
 
+fn verify(scrub: cairn_registry::scrub::Scrub) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime
+        .block_on(cairn_registry::scrub::scrub(&scrub))
+        .with_context(|| format!("verifying {}", scrub.data_dir.display()))?;
+    for problem in &report.problems {
+        println!("MISMATCH {problem}");
+    }
+    for orphan in &report.orphans {
+        let done = if scrub.delete_orphans {
+            "deleted"
+        } else {
+            "kept (--delete-orphans removes it)"
+        };
+        println!("orphan blob {orphan}: nothing publishes it; {done}");
+    }
+    println!(
+        "{}: {} log entries, {} artifacts, {} scans, {} blob bytes hashed, {} orphan blobs, {} problems",
+        if report.problems.is_empty() {
+            "verified"
+        } else {
+            "FAILED"
+        },
+        report.entries,
+        report.artifacts,
+        report.scans,
+        report.bytes,
+        report.orphans.len(),
+        report.problems.len()
+    );
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn migrate(migration: cairn_registry::migrate::Migration) -> anyhow::Result<ExitCode> {
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -100,6 +153,19 @@ pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
             log_key,
             log_origin,
         } => (data, log_key, log_origin),
+        AdminCommand::Verify {
+            data,
+            log_key,
+            log_origin,
+            delete_orphans,
+        } => {
+            return verify(cairn_registry::scrub::Scrub {
+                log_key: log_key.unwrap_or_else(|| data.join("keys/log.pem")),
+                origin: log_origin.unwrap_or_else(cairn_tlog::keyfile::default_origin),
+                data_dir: data,
+                delete_orphans,
+            });
+        }
         AdminCommand::Migrate {
             from,
             to_database,

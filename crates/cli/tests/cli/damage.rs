@@ -408,3 +408,106 @@ async fn the_blob_of_an_unlogged_upload_is_removed() {
     assert_eq!((status, text.as_str()), (200, "\"Added\""));
     assert!(blob.exists());
 }
+
+/// Replaces every occurrence of `from` by `to` (same length) in a file; how many.
+fn edit(path: &Path, from: &[u8], to: &[u8]) -> usize {
+    let Ok(mut bytes) = std::fs::read(path) else {
+        return 0;
+    };
+    let mut n = 0;
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        bytes[at + i..at + i + to.len()].copy_from_slice(to);
+        at += i + to.len();
+        n += 1;
+    }
+    std::fs::write(path, bytes).unwrap();
+    n
+}
+
+/// `cairn admin verify` finds an index edited behind the log's back, a blob that no longer
+/// hashes to its name and a blob nothing publishes (and removes that one on request).
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_verify_scrubs_log_index_and_blobs_against_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let served = start(&data);
+    let http = reqwest::Client::new();
+    let mut digests = Vec::new();
+    for i in 0..3 {
+        let bytes = plugin(20_000, i);
+        digests.push(crate::util::sha256_hex(&bytes));
+        let (status, _) = upload(&http, &served.url, TOKEN, bytes).await.unwrap();
+        assert_eq!(status, 200);
+    }
+    let meta: serde_json::Value = http
+        .get(format!("{}/files/{}/metadata", served.url, digests[0]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    served.kill9();
+    let verify = |extra: &[&str]| {
+        cairn()
+            .args(["admin", "verify", "--data"])
+            .arg(&data)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("verified: 3 log entries, 3 artifacts"),
+        "{text}"
+    );
+
+    // A signature edited inside the index (its file or its WAL): the server would serve it.
+    let signature = meta["signature"].as_str().unwrap().to_owned();
+    let mut forged = signature.clone().into_bytes();
+    let last = forged.len() - 1;
+    forged[last] = if forged[last] == b'0' { b'1' } else { b'0' };
+    let edited = edit(&data.join("index.db"), signature.as_bytes(), &forged)
+        + edit(&data.join("index.db-wal"), signature.as_bytes(), &forged);
+    assert!(edited > 0, "the signature was not found in the index files");
+    // A corrupted blob, and an orphan.
+    let blob = |d: &str| data.join("blobs/sha256").join(&d[..2]).join(d);
+    let mut bytes = std::fs::read(blob(&digests[1])).unwrap();
+    bytes[500] ^= 1;
+    std::fs::write(blob(&digests[1]), bytes).unwrap();
+    let orphan_bytes = plugin(20_000, 99);
+    let orphan = crate::util::sha256_hex(&orphan_bytes);
+    std::fs::create_dir_all(blob(&orphan).parent().unwrap()).unwrap();
+    std::fs::write(blob(&orphan), &orphan_bytes).unwrap();
+
+    let out = verify(&[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "MISMATCH index: artifact {} differs from its log entry 0: signature",
+            digests[0]
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "MISMATCH blob {} is missing or does not hash to its name",
+            digests[1]
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("orphan blob {orphan}")), "{text}");
+    assert!(blob(&orphan).exists());
+    let out = verify(&["--delete-orphans"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!blob(&orphan).exists(), "the orphan was not removed");
+    assert!(blob(&digests[2]).exists(), "a published blob was removed");
+}
