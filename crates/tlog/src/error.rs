@@ -60,6 +60,13 @@ pub enum Error {
     /// Secret memory for the signing key failed (RLIMIT_MEMLOCK, usually).
     #[error(transparent)]
     Secret(#[from] cairn_secmem::Error),
+    /// The writer could not write a batch (its storage failed: full, read-only…); the
+    /// batch was not published.
+    #[error("writing the log failed: {0}")]
+    Write(String),
+    /// The writer thread is gone, or this process does not write the log.
+    #[error("the log writer is not running: {0}")]
+    Stopped(&'static str),
     /// A stored entry does not hash to the leaf the tree holds for it: the bundle was
     /// altered after it was logged.
     #[error("log entry {index} in {path} does not hash to its leaf: the stored bundle was altered")]

@@ -234,18 +234,18 @@ impl LogHandle {
         }
         let (reply, answer) = oneshot::channel();
         let Some(queue) = &self.queue else {
-            return Err(Error::Note(
-                "this log is written elsewhere: entries are sequenced through its database".into(),
+            return Err(Error::Stopped(
+                "this log is written elsewhere: entries are sequenced through its database",
             ));
         };
         queue
             .send(Submission { entry, reply })
             .await
-            .map_err(|_| Error::Note("the log writer has stopped".into()))?;
+            .map_err(|_| Error::Stopped("it has stopped"))?;
         answer
             .await
-            .map_err(|_| Error::Note("the log writer has stopped".into()))?
-            .map_err(Error::Note)
+            .map_err(|_| Error::Stopped("it has stopped"))?
+            .map_err(Error::Write)
     }
 
     /// The latest published checkpoint (a signed note).

@@ -469,13 +469,23 @@ async fn admin_verify_scrubs_log_index_and_blobs_against_each_other() {
         "{text}"
     );
 
-    // A signature edited inside the index (its file or its WAL): the server would serve it.
+    // Everything into the database file itself (a killed server leaves it in the WAL, whose
+    // frames carry checksums; the database's pages do not).
+    {
+        use sqlx::Connection as _;
+        let url = format!("sqlite://{}", data.join("index.db").display());
+        let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    // A signature edited inside the index: the server would serve it as is.
     let signature = meta["signature"].as_str().unwrap().to_owned();
     let mut forged = signature.clone().into_bytes();
     let last = forged.len() - 1;
     forged[last] = if forged[last] == b'0' { b'1' } else { b'0' };
-    let edited = edit(&data.join("index.db"), signature.as_bytes(), &forged)
-        + edit(&data.join("index.db-wal"), signature.as_bytes(), &forged);
+    let edited = edit(&data.join("index.db"), signature.as_bytes(), &forged);
     assert!(edited > 0, "the signature was not found in the index files");
     // A corrupted blob, and an orphan.
     let blob = |d: &str| data.join("blobs/sha256").join(&d[..2]).join(d);
@@ -510,4 +520,50 @@ async fn admin_verify_scrubs_log_index_and_blobs_against_each_other() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!blob(&orphan).exists(), "the orphan was not removed");
     assert!(blob(&digests[2]).exists(), "a published blob was removed");
+}
+
+/// The log's own filesystem is full (the blob could be stored, the log entry cannot): 507
+/// naming storage, the blob is not left behind, nothing is published, the server's log says
+/// what failed, and once there is room the upload goes through and the log verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_log_disk_is_answered_507_and_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _disk = SmallDisk::mount(&data.join("log"), "1m");
+    let served = start(&data);
+    let http = reqwest::Client::new();
+    let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let checkpoint = std::fs::read(data.join("log/checkpoint")).unwrap();
+    let filler = fill(&data.join("log"));
+    let bytes = plugin(20_000, 2);
+    let digest = crate::util::sha256_hex(&bytes);
+    let (status, text) = upload(&http, &served.url, TOKEN, bytes.clone())
+        .await
+        .unwrap();
+    assert_eq!(status, 507, "{text}");
+    assert!(text.contains("insufficient storage"), "{text}");
+    assert_eq!(
+        std::fs::read(data.join("log/checkpoint")).unwrap(),
+        checkpoint
+    );
+    let blob = data.join("blobs/sha256").join(&digest[..2]).join(&digest);
+    assert!(!blob.exists(), "the blob of the unlogged upload stayed");
+    let said = served.stderr_text();
+    assert!(said.contains("storage full"), "{said}");
+    assert!(!said.contains("note verification failed"), "{said}");
+    std::fs::remove_file(filler).unwrap();
+    let (status, text) = upload(&http, &served.url, TOKEN, bytes).await.unwrap();
+    assert_eq!((status, text.as_str()), (200, "\"Added\""));
+    let vkey = String::from_utf8(
+        crate::util::ok(cairn().args(["log", "key", "--data"]).arg(&data)).stdout,
+    )
+    .unwrap();
+    crate::util::ok(
+        cairn()
+            .args(["log", "verify", "--key", vkey.trim(), "--tiles"])
+            .arg(data.join("log")),
+    );
 }
