@@ -15,6 +15,17 @@ fn start(data: &Path) -> Served {
     Served::start(cairn(), &args)
 }
 
+/// A server over `data` holding one artifact, and a client for it.
+async fn serving_one(data: &Path) -> (Served, reqwest::Client) {
+    let served = start(data);
+    let http = reqwest::Client::new();
+    let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    (served, http)
+}
+
 /// `cairn serve` must exit non-zero, saying `why`; its stderr.
 fn refused(data: &Path, why: &str) -> String {
     let args = serve_args(data, TOKEN, &pub_key());
@@ -275,12 +286,7 @@ async fn a_logged_upload_whose_index_write_failed_is_never_logged_twice() {
     use sqlx::Connection as _;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let served = start(&data);
-    let http = reqwest::Client::new();
-    let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
+    let (served, http) = serving_one(&data).await;
     let size = || async {
         let text = http
             .get(format!("{}/log/checkpoint", served.url))
@@ -344,12 +350,7 @@ async fn a_full_disk_is_answered_507_and_publishes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let _disk = SmallDisk::mount(&data, "8m");
-    let served = start(&data);
-    let http = reqwest::Client::new();
-    let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
+    let (served, http) = serving_one(&data).await;
     let checkpoint = std::fs::read(data.join("log/checkpoint")).unwrap();
     let filler = fill(&data);
     let bytes = plugin(200_000, 2);
@@ -374,12 +375,7 @@ async fn a_full_disk_is_answered_507_and_publishes_nothing() {
 async fn the_blob_of_an_unlogged_upload_is_removed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let served = start(&data);
-    let http = reqwest::Client::new();
-    let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
+    let (served, http) = serving_one(&data).await;
     let log = data.join("log");
     let mount = |args: &[&str]| {
         let out = std::process::Command::new("mount")
@@ -530,12 +526,7 @@ async fn a_full_log_disk_is_answered_507_and_publishes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let _disk = SmallDisk::mount(&data.join("log"), "1m");
-    let served = start(&data);
-    let http = reqwest::Client::new();
-    let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
+    let (served, http) = serving_one(&data).await;
     let checkpoint = std::fs::read(data.join("log/checkpoint")).unwrap();
     let filler = fill(&data.join("log"));
     let bytes = plugin(20_000, 2);

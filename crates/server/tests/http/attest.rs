@@ -99,9 +99,9 @@ async fn links_by_unconfigured_keys_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn dsse_envelopes_are_verified() {
-    let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+/// An Ed25519 key made from `seed`, and a server that trusts it for attestations.
+async fn dsse_app(seed: u8) -> (ed25519_dalek::SigningKey, TestApp) {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("dsse.pub.pem");
     std::fs::write(
@@ -111,7 +111,14 @@ async fn dsse_envelopes_are_verified() {
             .unwrap(),
     )
     .unwrap();
+    // The server reads the key at start: the directory may go afterwards.
     let app = TestApp::start_with(|c| c.public_keys.push(pem.clone())).await;
+    (key, app)
+}
+
+#[tokio::test]
+async fn dsse_envelopes_are_verified() {
+    let (key, app) = dsse_app(5).await;
     let statement = json!({"_type": "https://in-toto.io/Statement/v1", "subject": [{"name": "p.so", "digest": {"sha256": "ab".repeat(32)}}], "predicateType": "x", "predicate": {}});
     let payload = serde_json::to_vec(&statement).unwrap();
     let envelope = |payload: &[u8], signed: &[u8]| {
@@ -163,17 +170,7 @@ async fn an_attestation_is_logged_once() {
 
 #[tokio::test]
 async fn an_attestation_too_large_to_log_is_not_stored() {
-    let key = ed25519_dalek::SigningKey::from_bytes(&[6; 32]);
-    let dir = tempfile::tempdir().unwrap();
-    let pem = dir.path().join("dsse.pub.pem");
-    std::fs::write(
-        &pem,
-        key.verifying_key()
-            .to_public_key_pem(Default::default())
-            .unwrap(),
-    )
-    .unwrap();
-    let app = TestApp::start_with(|c| c.public_keys.push(pem.clone())).await;
+    let (key, app) = dsse_app(6).await;
     // 1,500 subjects: a 160 KB document, but a log entry of about 100 KB.
     let subjects: Vec<_> = (0..1500u32)
         .map(|i| json!({"name": format!("f{i}"), "digest": {"sha256": format!("{i:064x}")}}))
