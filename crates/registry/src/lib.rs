@@ -41,6 +41,7 @@ mod metrics;
 pub mod migrate;
 mod model;
 pub mod objects;
+mod opening;
 mod registry;
 mod scans;
 pub mod scrub;
@@ -59,9 +60,7 @@ pub use model::{
     DEFAULT_LIMIT, FindQuery, MAX_LIMIT, NewArtifact, PluginMetadata, PluginSummary, PluginVariant,
     UploadOutcome,
 };
-pub use registry::{
-    DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, MAX_NAME_BYTES, MAX_VERSION_BYTES, Registry,
-    RegistryConfig,
-};
+pub use model::{MAX_NAME_BYTES, MAX_VERSION_BYTES};
+pub use registry::{DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, Registry, RegistryConfig};
 pub use scans::{MAX_SCANS_LISTED, ScanSummary};
 pub use staging::{Staged, Upload};

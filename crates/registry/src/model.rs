@@ -7,6 +7,7 @@ use cairn_plugin::{Architecture, Descriptor, FileType};
 use chrono::NaiveDateTime;
 
 use crate::digest::{Digest, DigestPrefix};
+use crate::error::Error;
 
 /// An artifact ready to be indexed.
 #[derive(Clone, Debug)]
@@ -51,4 +52,36 @@ pub struct FindQuery {
 /// Converts ns since the epoch to the naive UTC time memflow clients expect.
 pub(crate) fn time_of(ns: i64) -> NaiveDateTime {
     chrono::DateTime::from_timestamp_nanos(ns).naive_utc()
+}
+
+/// Longest plugin name the index accepts, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Longest plugin version the index accepts, in bytes.
+pub const MAX_VERSION_BYTES: usize = 128;
+
+/// Every descriptor must be fetchable by name: not empty, and name and version of sane
+/// length (listing keys and cache keys are built from them).
+pub(crate) fn check_servable(descriptors: &[Descriptor]) -> Result<(), Error> {
+    for d in descriptors {
+        let why = if d.name.trim().is_empty() {
+            "the plugin name is empty: it could not be fetched by name".to_owned()
+        } else if d.name.len() > MAX_NAME_BYTES {
+            format!(
+                "the plugin name is {} bytes (at most {MAX_NAME_BYTES})",
+                d.name.len()
+            )
+        } else if d.version.len() > MAX_VERSION_BYTES {
+            format!(
+                "the plugin version is {} bytes (at most {MAX_VERSION_BYTES})",
+                d.version.len()
+            )
+        } else {
+            continue;
+        };
+        return Err(Error::BadDescriptor {
+            export: d.export_name.clone(),
+            why,
+        });
+    }
+    Ok(())
 }

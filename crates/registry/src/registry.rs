@@ -16,17 +16,19 @@ use crate::error::Error;
 use crate::index::{Change, Index};
 use crate::locks::DigestLocks;
 use crate::log_entry::{EntryCodec as _, LogEntry, Watermark};
-use crate::model::time_of;
+use crate::model::check_servable;
 use crate::model::{
     FindQuery, NewArtifact, PluginMetadata, PluginSummary, PluginVariant, UploadOutcome,
 };
-use crate::scans::ScanSummary;
+use crate::opening::{check_index_within_log, check_log_key, has_tiles, read_blocking, signer_of};
 use crate::staging::{Staged, Upload};
 use cairn_sign::TrustedKeys;
-use cairn_sign::attestation::Attestation;
 use cairn_sign::policy::Policy;
 
 use crate::metrics::{Readiness, RegistryMetrics};
+
+mod attest;
+mod scan;
 
 /// A change in the index with its log entry, published or still waiting for a checkpoint.
 #[derive(Debug)]
@@ -150,106 +152,6 @@ fn load_policy(path: &std::path::Path, keys: &mut TrustedKeys) -> Result<Policy,
         }
     }
     Ok(policy)
-}
-
-/// Reads one log object on a blocking thread.
-async fn read_blocking(
-    store: Arc<dyn TileStore>,
-    rel: &'static str,
-) -> Result<Option<Vec<u8>>, Error> {
-    tokio::task::spawn_blocking(move || store.read(rel))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(Error::from)
-}
-
-/// Longest plugin name the index accepts, in bytes.
-pub const MAX_NAME_BYTES: usize = 256;
-/// Longest plugin version the index accepts, in bytes.
-pub const MAX_VERSION_BYTES: usize = 128;
-
-/// Every descriptor must be fetchable by name: not empty, and name and version of sane
-/// length (listing keys and cache keys are built from them).
-fn check_servable(descriptors: &[Descriptor]) -> Result<(), Error> {
-    for d in descriptors {
-        let why = if d.name.trim().is_empty() {
-            "the plugin name is empty: it could not be fetched by name".to_owned()
-        } else if d.name.len() > MAX_NAME_BYTES {
-            format!(
-                "the plugin name is {} bytes (at most {MAX_NAME_BYTES})",
-                d.name.len()
-            )
-        } else if d.version.len() > MAX_VERSION_BYTES {
-            format!(
-                "the plugin version is {} bytes (at most {MAX_VERSION_BYTES})",
-                d.version.len()
-            )
-        } else {
-            continue;
-        };
-        return Err(Error::BadDescriptor {
-            export: d.export_name.clone(),
-            why,
-        });
-    }
-    Ok(())
-}
-
-/// Whether the log store holds any entry tile.
-async fn has_tiles(store: Arc<dyn TileStore>) -> Result<bool, Error> {
-    tokio::task::spawn_blocking(move || store.has_any("tile/entries"))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(Error::from)
-}
-
-/// Who signed a stored checkpoint (`name+id`), for messages.
-fn signer_of(checkpoint: &[u8]) -> String {
-    cairn_tlog::Note::parse(checkpoint)
-        .ok()
-        .and_then(|n| {
-            n.signatures()
-                .first()
-                .map(|s| format!("{}+{:08x}", s.name, s.id))
-        })
-        .unwrap_or_else(|| "an unknown key".into())
-}
-
-/// The stored log must be signed by the configured key: a changed key is named as such.
-fn check_log_key(
-    checkpoint: &[u8],
-    signer: &cairn_tlog::NoteSigner,
-    key_path: &std::path::Path,
-) -> Result<(), Error> {
-    let ok =
-        cairn_tlog::Note::parse(checkpoint).is_ok_and(|n| n.verify(&[signer.verifier()]).is_ok());
-    if ok {
-        return Ok(());
-    }
-    Err(Error::Config(format!(
-        "the log key changed: {} is {}, but the transparency log is signed by {}. Restore the \
-         original key (a log has one key for life)",
-        key_path.display(),
-        signer.verifier(),
-        signer_of(checkpoint)
-    )))
-}
-
-/// The index must not reflect entries the log does not hold: that would mean the log lost
-/// its checkpoint (or went back to an older one), and signing on would fork it.
-async fn check_index_within_log(index: &Index, size: u64) -> Result<(), Error> {
-    let applied = index.log_applied().await?;
-    let highest = index.highest_log_index().await?;
-    let needed = highest.map_or(applied, |h| applied.max(h + 1));
-    if needed > size {
-        return Err(Error::Config(format!(
-            "the index reflects {needed} transparency-log entries, but the log holds {size}: the \
-             log's checkpoint is missing or older than the index (restored from a backup?). \
-             Restore the log directory from the same point as the index; if the log is right and \
-             the index is not, `cairn admin reindex` rebuilds the index from the log"
-        )));
-    }
-    Ok(())
 }
 
 /// The registry.
@@ -451,91 +353,6 @@ impl Registry {
             self.index.set_log_applied(to).await?;
         }
         Ok(())
-    }
-
-    /// Checks a signed attestation, stores it and logs its commitment, once: a document
-    /// logged before is answered with its earlier entry (`false`), never logged again.
-    ///
-    /// Order: the entry's size is checked before anything is stored (a refused document is
-    /// never served); the document is stored, then logged, then the entry's index is kept
-    /// beside it (`<digest>.index`). A crash before the last step leaves a stored document
-    /// without an index: the next submission logs it.
-    pub async fn attest(&self, doc: Vec<u8>) -> Result<(Attestation, u64, bool), Error> {
-        let keys = self.keys.clone();
-        let checked = tokio::task::spawn_blocking(move || {
-            cairn_sign::attestation::check(&doc, &keys)
-                .map(|c| (c, doc))
-                .map_err(|e| Error::Attestation(e.0))
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        let (checked, doc) = checked?;
-        self.writable().await?;
-        let entry = cairn_tlog::entry::canonical(
-            &serde_json::to_value(&checked).map_err(|e| Error::Internal(e.to_string()))?,
-        );
-        if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
-            return Err(Error::EntryTooLarge {
-                what: "too many subjects or signers in the attestation",
-                size: entry.len(),
-            });
-        }
-        let digest = Digest::parse(&checked.digest)
-            .ok_or_else(|| Error::Internal("attestation digest".into()))?;
-        let name = format!("sha256/{}/{}", &checked.digest[..2], checked.digest);
-        let _guard = self.lock(&digest).await?;
-        if let Some(index) = self.attestation_index(&name).await? {
-            return Ok((checked, index, false));
-        }
-        self.store_object(&name, doc).await?;
-        let recorded = self
-            .record(entry, Change::Nothing)
-            .await?
-            .ok_or_else(|| Error::Internal("an attestation changes nothing to refuse".into()))?;
-        let appended = self.published(recorded).await?;
-        self.store_object(
-            &format!("{name}.index"),
-            appended.index.to_string().into_bytes(),
-        )
-        .await?;
-        tracing::info!(digest = %checked.digest, index = appended.index, "attestation logged");
-        Ok((checked, appended.index, true))
-    }
-
-    async fn store_object(&self, name: &str, bytes: Vec<u8>) -> Result<(), Error> {
-        let store = self.attestations.clone();
-        let name = name.to_owned();
-        tokio::task::spawn_blocking(move || store.write(&name, &bytes))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .map_err(Error::from)
-    }
-
-    /// The log index of an attestation logged before, if it was.
-    async fn attestation_index(&self, name: &str) -> Result<Option<u64>, Error> {
-        let store = self.attestations.clone();
-        let name = format!("{name}.index");
-        let read = name.clone();
-        let kept = tokio::task::spawn_blocking(move || store.read(&read))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
-        kept.map(|b| {
-            String::from_utf8_lossy(&b)
-                .trim()
-                .parse()
-                .map_err(|_| Error::Corrupt(format!("attestation index {name}")))
-        })
-        .transpose()
-    }
-
-    /// A stored attestation document.
-    pub async fn attestation(&self, digest: &Digest) -> Result<Option<Vec<u8>>, Error> {
-        let d = digest.to_hex();
-        let attestations = self.attestations.clone();
-        tokio::task::spawn_blocking(move || attestations.read(&format!("sha256/{}/{d}", &d[..2])))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .map_err(Error::from)
     }
 
     /// The transparency log.
@@ -924,80 +741,6 @@ impl Registry {
                 "blob {digest} is indexed but missing from the store"
             ))
         })
-    }
-}
-
-impl Registry {
-    /// Checks and stores a signed scan file: its trailer must verify (nothing truncated or
-    /// edited) and its signature must verify like an artifact's.
-    pub async fn publish_scan(
-        &self,
-        staged: Staged,
-        signature: &str,
-    ) -> Result<(UploadOutcome, ScanSummary), Error> {
-        let digest = staged.digest();
-        self.metrics.upload_bytes.inc_by(staged.size());
-        let check = self.keys.check(signature, digest.as_bytes())?;
-        self.writable().await?;
-        let path = staged.path().to_path_buf();
-        let manifest = tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(path)?;
-            Ok::<_, Error>(cairn_scan::Manifest::read(std::io::BufReader::new(file))?)
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
-        let created_ns = now_ns();
-        let summary = ScanSummary {
-            digest: digest.to_hex(),
-            host: manifest.header.host,
-            roots: manifest.header.roots,
-            entries: manifest.trailer.entries,
-            errors: manifest.trailer.errors,
-            started: manifest.header.started,
-            finished: manifest.header.finished,
-            size: staged.size(),
-            signature: check.normalized,
-            key_id: check.key_id,
-            created_at: time_of(created_ns),
-            log_index: None,
-        };
-        let recorded = {
-            let _guard = self.lock(&digest).await?;
-            if let Some(existing) = self.index.scan(&digest).await? {
-                return Ok((UploadOutcome::AlreadyExists, existing));
-            }
-            self.blobs.commit(staged).await?;
-            let entry = LogEntry::Scan {
-                scan: summary.clone(),
-                created_ns,
-            }
-            .to_bytes();
-            self.record(entry, Change::Scan(&summary, created_ns))
-                .await?
-        };
-        match recorded {
-            Some(recorded) => {
-                let appended = self.published(recorded).await?;
-                let mut summary = summary;
-                summary.log_index = Some(appended.index);
-                tracing::info!(digest = %digest, host = %summary.host, "scan added");
-                Ok((UploadOutcome::Added, summary))
-            }
-            None => {
-                let existing = self.index.scan(&digest).await?.unwrap_or(summary);
-                Ok((UploadOutcome::AlreadyExists, existing))
-            }
-        }
-    }
-
-    /// Stored scans, newest first, of one host or of all.
-    pub async fn scans(&self, host: Option<&str>, limit: u32) -> Result<Vec<ScanSummary>, Error> {
-        self.index.scans(host, limit).await
-    }
-
-    /// A stored scan's summary.
-    pub async fn scan(&self, digest: &Digest) -> Result<Option<ScanSummary>, Error> {
-        self.index.scan(digest).await
     }
 }
 

@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use crate::util::{Served, cairn, plugin, pub_key, serve_args, upload};
 
-const TOKEN: &str = "damage-token";
+pub(crate) const TOKEN: &str = "damage-token";
 
-fn start(data: &Path) -> Served {
+pub(crate) fn start(data: &Path) -> Served {
     let args = serve_args(data, TOKEN, &pub_key());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Served::start(cairn(), &args)
 }
 
 /// A server over `data` holding one artifact, and a client for it.
-async fn serving_one(data: &Path) -> (Served, reqwest::Client) {
+pub(crate) async fn serving_one(data: &Path) -> (Served, reqwest::Client) {
     let served = start(data);
     let http = reqwest::Client::new();
     let (status, _) = upload(&http, &served.url, TOKEN, plugin(20_000, 1))
@@ -182,74 +182,6 @@ async fn a_log_that_contradicts_its_checkpoint_or_index_is_refused() {
     assert_eq!(status, 200);
 }
 
-/// A small tmpfs the test mounts (the tests run as root, as CI does); unmounted on drop.
-struct SmallDisk(std::path::PathBuf);
-
-impl SmallDisk {
-    fn mount(at: &Path, size: &str) -> SmallDisk {
-        std::fs::create_dir_all(at).unwrap();
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "mounting a tmpfs needs root (CI runs as root): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        SmallDisk(at.to_path_buf())
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-}
-
-/// Fills the filesystem of `dir` to the last byte; the filler's path.
-fn fill(dir: &Path) -> std::path::PathBuf {
-    use std::io::Write as _;
-    let path = dir.join("filler");
-    let mut f = std::fs::File::create(&path).unwrap();
-    let block = vec![0u8; 64 * 1024];
-    while f.write_all(&block).is_ok() {}
-    for _ in 0..64 {
-        let _ = f.write_all(&block[..512]);
-    }
-    path
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn readiness_on_a_full_disk_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let _disk = SmallDisk::mount(&data, "4m");
-    let served = start(&data);
-    let http = reqwest::Client::new();
-    let ready = || async {
-        http.get(format!("{}/ready", served.url))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
-    assert_eq!(ready().await, 200);
-    let filler = fill(&data);
-    for _ in 0..5 {
-        assert_eq!(ready().await, 503);
-    }
-    let left: Vec<_> = std::fs::read_dir(data.join("staging"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(left.is_empty(), "probe files left in staging: {left:?}");
-    std::fs::remove_file(filler).unwrap();
-    assert_eq!(ready().await, 200);
-}
-
 /// A log (signed by the registry's key, so every proof holds) with an entry that is no
 /// registry entry: rebuilding the index from it is refused as corruption, not skipped.
 #[test]
@@ -341,32 +273,6 @@ async fn a_logged_upload_whose_index_write_failed_is_never_logged_twice() {
         .await
         .unwrap();
     assert_eq!(listed["plugins"].as_array().unwrap().len(), 2);
-}
-
-/// A full disk: the upload is answered 507 naming storage, nothing is published, and
-/// the same upload succeeds once there is room.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_full_disk_is_answered_507_and_publishes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let _disk = SmallDisk::mount(&data, "8m");
-    let (served, http) = serving_one(&data).await;
-    let checkpoint = std::fs::read(data.join("log/checkpoint")).unwrap();
-    let filler = fill(&data);
-    let bytes = plugin(200_000, 2);
-    let (status, text) = upload(&http, &served.url, TOKEN, bytes.clone())
-        .await
-        .unwrap();
-    assert_eq!(status, 507, "{text}");
-    assert!(text.contains("insufficient storage"), "{text}");
-    assert_eq!(
-        std::fs::read(data.join("log/checkpoint")).unwrap(),
-        checkpoint,
-        "something was published"
-    );
-    std::fs::remove_file(filler).unwrap();
-    let (status, text) = upload(&http, &served.url, TOKEN, bytes).await.unwrap();
-    assert_eq!((status, text.as_str()), (200, "\"Added\""));
 }
 
 /// The log cannot be written (its directory is read-only): the upload fails, its blob is
@@ -516,45 +422,4 @@ async fn admin_verify_scrubs_log_index_and_blobs_against_each_other() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!blob(&orphan).exists(), "the orphan was not removed");
     assert!(blob(&digests[2]).exists(), "a published blob was removed");
-}
-
-/// The log's own filesystem is full (the blob could be stored, the log entry cannot): 507
-/// naming storage, the blob is not left behind, nothing is published, the server's log says
-/// what failed, and once there is room the upload goes through and the log verifies.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_full_log_disk_is_answered_507_and_publishes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let _disk = SmallDisk::mount(&data.join("log"), "1m");
-    let (served, http) = serving_one(&data).await;
-    let checkpoint = std::fs::read(data.join("log/checkpoint")).unwrap();
-    let filler = fill(&data.join("log"));
-    let bytes = plugin(20_000, 2);
-    let digest = crate::util::sha256_hex(&bytes);
-    let (status, text) = upload(&http, &served.url, TOKEN, bytes.clone())
-        .await
-        .unwrap();
-    assert_eq!(status, 507, "{text}");
-    assert!(text.contains("insufficient storage"), "{text}");
-    assert_eq!(
-        std::fs::read(data.join("log/checkpoint")).unwrap(),
-        checkpoint
-    );
-    let blob = data.join("blobs/sha256").join(&digest[..2]).join(&digest);
-    assert!(!blob.exists(), "the blob of the unlogged upload stayed");
-    let said = served.stderr_text();
-    assert!(said.contains("storage full"), "{said}");
-    assert!(!said.contains("note verification failed"), "{said}");
-    std::fs::remove_file(filler).unwrap();
-    let (status, text) = upload(&http, &served.url, TOKEN, bytes).await.unwrap();
-    assert_eq!((status, text.as_str()), (200, "\"Added\""));
-    let vkey = String::from_utf8(
-        crate::util::ok(cairn().args(["log", "key", "--data"]).arg(&data)).stdout,
-    )
-    .unwrap();
-    crate::util::ok(
-        cairn()
-            .args(["log", "verify", "--key", vkey.trim(), "--tiles"])
-            .arg(data.join("log")),
-    );
 }

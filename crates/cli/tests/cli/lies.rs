@@ -17,12 +17,12 @@ use serde_json::{Value, json};
 use crate::pull::{client, s, stdout};
 use crate::util::{Served, cairn, fixture, ok, plugin, sha256_hex};
 
-const TOKEN: &str = "lies-test-token";
-const ORIGIN: &str = "lies.test/log";
+pub(crate) const TOKEN: &str = "lies-test-token";
+pub(crate) const ORIGIN: &str = "lies.test/log";
 
 /// What the proxy does to the registry's answers.
 #[derive(Clone, Debug, Default)]
-enum Lie {
+pub(crate) enum Lie {
     /// Passes everything through.
     #[default]
     Honest,
@@ -179,26 +179,26 @@ fn rewrite(lie: &Lie, path: &str, bytes: Vec<u8>) -> Vec<u8> {
     }
 }
 
-struct Setup {
-    dir: tempfile::TempDir,
-    served: Served,
+pub(crate) struct Setup {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) served: Served,
     proxy: Arc<Proxy>,
-    proxy_url: String,
-    vkey: String,
+    pub(crate) proxy_url: String,
+    pub(crate) vkey: String,
 }
 
 impl Setup {
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn lie(&self, lie: Lie) {
+    pub(crate) fn lie(&self, lie: Lie) {
         *self.proxy.lie.lock().unwrap() = lie;
     }
 
     /// A policy signed by the root key, pinning the registry's log: alice may sign `globs`;
     /// `deny` adds deny rules.
-    fn policy(&self, name: &str, globs: &[&str], deny: &[&str]) -> PathBuf {
+    pub(crate) fn policy(&self, name: &str, globs: &[&str], deny: &[&str]) -> PathBuf {
         let policy = self.path(name);
         let home = self.dir.path();
         ok(client(home)
@@ -299,7 +299,7 @@ impl Setup {
     }
 }
 
-fn setup() -> Setup {
+pub(crate) fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     for (name, algo) in [
@@ -561,83 +561,4 @@ fn every_lie_of_a_registry_is_refused_and_named() {
     w.lie(Lie::Honest);
     w.pulled("synthc", &only_synthc, "honest-again");
     w.pulled("synthmulti", &synth_all, "honest-multi-again");
-}
-
-#[test]
-fn a_scan_baseline_is_used_only_once_proven() {
-    let w = setup();
-    let home = w.dir.path();
-    let root = w.path("tree");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("f"), b"before").unwrap();
-    let scan = w.path("base.jsonl");
-    ok(cairn().arg("scan").arg(&root).arg("--out").arg(&scan));
-    let pushed = ok(client(home)
-        .args(["scan", "push", s(&scan), "--key", s(&w.path("alice.pem"))])
-        .args(["--registry", &w.served.url, "--token", TOKEN]));
-    let added: Value = serde_json::from_slice(&pushed.stdout).unwrap();
-    let digest = added["digest"].as_str().unwrap().to_owned();
-    let host = added["host"].as_str().unwrap().to_owned();
-    std::fs::write(root.join("f"), b"after").unwrap();
-    let now = w.path("now.jsonl");
-    ok(cairn().arg("scan").arg(&root).arg("--out").arg(&now));
-
-    let url = format!("{}/scans/{digest}", w.proxy_url);
-    let diff = |trust: &[&str]| {
-        client(home)
-            .args(["scan", "diff", "--baseline", &url])
-            .args(trust)
-            .arg(&now)
-            .output()
-            .unwrap()
-    };
-    let alice = w.path("alice.pem.pub");
-    let mallory = w.path("mallory.pem.pub");
-    let by_keys = |key: &Path| diff(&["--key", s(key), "--log-key", &w.vkey]);
-    let expect = |out: Output, code: i32, why: &str| {
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(code), "{err}");
-        assert!(err.contains(why), "expected {why:?} in: {err}");
-    };
-
-    // A good baseline: its diff (exit 1: the content changed).
-    let out = by_keys(&alice);
-    expect(out, 1, "verified");
-    let out = by_keys(&alice);
-    assert!(stdout(&out).contains("content"), "{}", stdout(&out));
-    // Not without proof.
-    expect(diff(&[]), 2, "--baseline is used only once proven");
-    // Signed by a key the user does not trust.
-    expect(
-        by_keys(&mallory),
-        2,
-        "the baseline's signature does not verify: no given key made the signature",
-    );
-    // A policy: alice may sign scans (`scan:*`), or only packages.
-    let scans_ok = w.policy("scans.toml", &["scan:*"], &[]);
-    expect(diff(&["--trust", s(&scans_ok)]), 1, "verified");
-    let packages_only = w.policy("packages.toml", &["synth*"], &[]);
-    expect(
-        diff(&["--trust", s(&packages_only)]),
-        2,
-        &format!("refused by the trust policy: scan:{host}"),
-    );
-    // Its log entry edited: the inclusion proof fails.
-    w.lie(Lie::ScanEntry);
-    expect(
-        by_keys(&alice),
-        2,
-        "log check failed: inclusion proof: the entry the registry gives as index 0 is not in its checkpoint",
-    );
-    // Another log's key: the checkpoint does not verify.
-    let other = cairn_tlog::NoteSigner::from_seed(ORIGIN, &[9; 32])
-        .unwrap()
-        .verifier()
-        .to_string();
-    w.lie(Lie::Honest);
-    expect(
-        diff(&["--key", s(&alice), "--log-key", &other]),
-        2,
-        "log check failed: checkpoint signature",
-    );
 }

@@ -1,8 +1,10 @@
 //! Black-box tests of the `cairn` binary, one module per topic.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod baseline;
 mod crash;
 mod damage;
+mod full_disk;
 mod inspect;
 mod keys;
 mod lies;
