@@ -35,14 +35,17 @@ pub struct Readiness {
     pub store: bool,
     /// The log writer takes submissions.
     pub log: bool,
+    /// The index reflects every logged change; false while writes are paused because an
+    /// index write failed after its log append (they resume once a replay catches up).
+    pub index_current: bool,
     /// Whether this instance integrates the log: always with the embedded log, the holder
     /// of the leader lock with a shared one. Informational: a follower is ready too.
     pub log_leader: bool,
 }
 
 impl Readiness {
-    /// All three.
+    /// All four.
     pub fn ready(&self) -> bool {
-        self.database && self.store && self.log
+        self.database && self.store && self.log && self.index_current
     }
 }

@@ -569,6 +569,7 @@ impl Registry {
             database,
             store,
             log: self.log.is_running(),
+            index_current: self.index_behind().is_none(),
             log_leader: self.metrics.leader.get() == 1,
         }
     }

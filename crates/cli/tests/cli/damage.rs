@@ -257,6 +257,14 @@ async fn a_logged_upload_whose_index_write_failed_is_never_logged_twice() {
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("writes are paused"), "{text}");
     assert_eq!(size().await, 2, "a refused write was logged");
+    let ready = http
+        .get(format!("{}/ready", served.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let said: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(said["index_current"], false, "{said}");
 
     // The lock goes: the retry catches the index up and is not logged again.
     sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();

@@ -23,7 +23,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `{"database":true,"store":true,"log":true}`; 503 when any is false, so a load balancer
+/// `{"database":true,"store":true,"log":true,"index_current":true,…}`; 503 when any is false, so a load balancer
 /// stops sending traffic to an instance that cannot serve it.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let readiness = state.registry.readiness().await;

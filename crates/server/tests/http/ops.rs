@@ -15,7 +15,7 @@ async fn ready_reports_each_dependency() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
         body,
-        serde_json::json!({"database": true, "store": true, "log": true, "log_leader": body["log_leader"]})
+        serde_json::json!({"database": true, "store": true, "log": true, "index_current": true, "log_leader": body["log_leader"]})
     );
     // The store stops taking writes: not ready, and it says which.
     app.break_store().await;
