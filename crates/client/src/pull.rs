@@ -240,19 +240,17 @@ fn check_listing(
 
 /// The first field two descriptors disagree on, as each of them has it.
 fn field_diff(a: &Descriptor, b: &Descriptor) -> (String, String) {
-    let (a, b) = (
-        serde_json::to_value(a).unwrap_or_default(),
-        serde_json::to_value(b).unwrap_or_default(),
-    );
-    first_difference(&a, &b).unwrap_or_default()
+    let (k, va, vb) = first_difference(a, b).unwrap_or_default();
+    (format!("{k} {va}"), format!("{k} {vb}"))
 }
 
-/// `(field = a's value, field = b's value)` for the first top-level field that differs.
-fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> Option<(String, String)> {
+/// The first top-level field whose JSON differs: its name, and each side's value.
+fn first_difference<T: serde::Serialize>(a: &T, b: &T) -> Option<(String, String, String)> {
+    let (a, b) = (serde_json::to_value(a).ok()?, serde_json::to_value(b).ok()?);
     let (a, b) = (a.as_object()?, b.as_object()?);
     a.iter().find(|(k, v)| b.get(*k) != Some(*v)).map(|(k, v)| {
         let other = b.get(k).cloned().unwrap_or_default();
-        (format!("{k} {v}"), format!("{k} {other}"))
+        (k.clone(), v.to_string(), other.to_string())
     })
 }
 
@@ -338,24 +336,7 @@ fn check_metadata(claimed: &PluginMetadata, verified: &PluginMetadata) -> Result
             actual: labels(&verified.descriptors),
         });
     }
-    let (a, b) = (
-        serde_json::to_value(claimed).unwrap_or_default(),
-        serde_json::to_value(verified).unwrap_or_default(),
-    );
-    let (field, claimed, actual) = match (a.as_object(), b.as_object()) {
-        (Some(a), Some(b)) => a
-            .iter()
-            .find(|(k, v)| b.get(*k) != Some(*v))
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.to_string(),
-                    b.get(k).cloned().unwrap_or_default().to_string(),
-                )
-            })
-            .unwrap_or_default(),
-        _ => Default::default(),
-    };
+    let (field, claimed, actual) = first_difference(claimed, verified).unwrap_or_default();
     Err(Refusal::Metadata {
         field,
         claimed,

@@ -8,12 +8,12 @@ use cairn_tlog::store::TileStore;
 use crate::error::Error;
 use crate::index::Index;
 
-/// Reads one log object on a blocking thread.
+/// Reads one object of a blocking store (log tiles, attestations) off the reactor.
 pub(crate) async fn read_blocking(
     store: Arc<dyn TileStore>,
-    rel: &'static str,
+    rel: String,
 ) -> Result<Option<Vec<u8>>, Error> {
-    tokio::task::spawn_blocking(move || store.read(rel))
+    tokio::task::spawn_blocking(move || store.read(&rel))
         .await
         .map_err(|e| Error::Internal(e.to_string()))?
         .map_err(Error::from)

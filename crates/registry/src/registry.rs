@@ -222,7 +222,7 @@ impl Registry {
         let (tiles, attestations) = object_dirs(&config, &blobs)?;
         let stored_checkpoint = match index.postgres() {
             Some(_) => None,
-            None => read_blocking(tiles.clone(), "checkpoint").await?,
+            None => read_blocking(tiles.clone(), "checkpoint".into()).await?,
         };
         let key_path = config.log_key_path();
         if stored_checkpoint.is_some() && !key_path.exists() {

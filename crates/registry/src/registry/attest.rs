@@ -6,6 +6,7 @@ use super::Registry;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::index::Change;
+use crate::opening::read_blocking;
 
 impl Registry {
     /// Checks a signed attestation, stores it and logs its commitment, once: a document
@@ -68,12 +69,8 @@ impl Registry {
 
     /// The log index of an attestation logged before, if it was.
     async fn attestation_index(&self, name: &str) -> Result<Option<u64>, Error> {
-        let store = self.attestations.clone();
         let name = format!("{name}.index");
-        let read = name.clone();
-        let kept = tokio::task::spawn_blocking(move || store.read(&read))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+        let kept = read_blocking(self.attestations.clone(), name.clone()).await?;
         kept.map(|b| {
             String::from_utf8_lossy(&b)
                 .trim()
@@ -86,10 +83,6 @@ impl Registry {
     /// A stored attestation document.
     pub async fn attestation(&self, digest: &Digest) -> Result<Option<Vec<u8>>, Error> {
         let d = digest.to_hex();
-        let attestations = self.attestations.clone();
-        tokio::task::spawn_blocking(move || attestations.read(&format!("sha256/{}/{d}", &d[..2])))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .map_err(Error::from)
+        read_blocking(self.attestations.clone(), format!("sha256/{}/{d}", &d[..2])).await
     }
 }
