@@ -2,8 +2,10 @@
 //!
 //! `main` only parses arguments, runs the chosen command and turns its result into an exit
 //! code; every command is a thin front-end over a library crate.
+#![forbid(unsafe_code)]
 
 mod cmd;
+mod common;
 
 use std::process::ExitCode;
 

@@ -5,22 +5,12 @@ use std::path::Path;
 
 use crate::error::Error;
 
-/// Runs `f` over the bytes of `path`, memory-mapped (a plugin can be hundreds of MiB).
+/// Runs `f` over the bytes of `path`, memory-mapped (a plugin can be hundreds of MiB): a
+/// temporary file this process created and alone writes.
 pub(crate) fn with_map<R>(path: &Path, f: impl FnOnce(&[u8]) -> R) -> Result<R, Error> {
     let file =
         std::fs::File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
-    let len = file
-        .metadata()
-        .map_err(Error::io(format!("reading {}", path.display())))?
-        .len();
-    if len == 0 {
-        return Ok(f(&[]));
-    }
-    // SAFETY: a temporary file this process created and alone writes; nothing truncates it
-    // while it is mapped.
-    #[allow(unsafe_code)]
-    let map = unsafe { memmap2::Mmap::map(&file) }
-        .map_err(Error::io(format!("mapping {}", path.display())))?;
+    let map = cairn_mmap::map(&file).map_err(Error::io(format!("mapping {}", path.display())))?;
     Ok(f(&map))
 }
 

@@ -33,9 +33,9 @@ impl HttpFetcher {
 impl Fetcher for HttpFetcher {
     fn fetch(&self, path: &str) -> Result<Option<Vec<u8>>, cairn_tlog::Error> {
         let url = format!("{}/{path}", self.base);
-        let failed = |e: String| cairn_tlog::Error::Malformed {
-            what: "HTTP fetch",
-            reason: format!("{url}: {e}"),
+        let failed = |e: String| cairn_tlog::Error::Fetch {
+            path: path.to_owned(),
+            failure: cairn_tlog::FetchFailure::Io(std::io::Error::other(format!("{url}: {e}"))),
         };
         self.runtime.block_on(async {
             let r = self

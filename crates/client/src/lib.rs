@@ -28,7 +28,7 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod baseline;
 mod bytes;

@@ -58,7 +58,7 @@ async fn readme_flow_with_curl_and_openssl() {
 
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), d.join("data"));
     config.token = BearerToken::new("token");
-    config.public_keys = vec![d.join("ec-secp256k1-pub-key.pem")];
+    config.registry.public_keys = vec![d.join("ec-secp256k1-pub-key.pem")];
     let server = Server::bind(config).await.unwrap();
     let url = format!("http://{}", server.local_addr());
     tokio::spawn(server.run(std::future::pending()));

@@ -19,7 +19,7 @@ fn fixtures() -> PathBuf {
 async fn start(dir: &std::path::Path) -> String {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("data"));
     config.token = BearerToken::new(TOKEN);
-    config.public_keys = vec![fixtures().join("test-keys/fixture-test-pub-key.pem")];
+    config.registry.public_keys = vec![fixtures().join("test-keys/fixture-test-pub-key.pem")];
     let server = Server::bind(config).await.unwrap();
     let url = format!("http://{}", server.local_addr());
     tokio::spawn(server.run(std::future::pending()));

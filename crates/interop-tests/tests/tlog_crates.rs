@@ -48,8 +48,8 @@ async fn azul_crates_verify_a_live_log() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
     config.token = BearerToken::new(TOKEN);
-    config.public_keys = vec![fixtures().join("test-keys/fixture-test-pub-key.pem")];
-    config.log_origin = Some("interop.test/log".into());
+    config.registry.public_keys = vec![fixtures().join("test-keys/fixture-test-pub-key.pem")];
+    config.registry.log.origin = Some("interop.test/log".into());
     let server = Server::bind(config).await.unwrap();
     let url = format!("http://{}", server.local_addr());
     let vkey = server.state().registry.log().verifier().to_string();

@@ -47,9 +47,20 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
-    /// Refused by the server's trust policy, or the policy itself is unusable.
+    /// A descriptor was refused by the server's trust policy.
+    #[error("refused by the trust policy: {name} {version}: {denial}")]
+    PolicyDenied {
+        /// The descriptor's plugin name.
+        name: String,
+        /// Its version.
+        version: String,
+        /// Why the policy refused it (boxed: it is large, and errors travel in every
+        /// `Result`).
+        denial: Box<cairn_sign::policy::Denial>,
+    },
+    /// The server's trust policy cannot be used (malformed, expired, badly signed).
     #[error("refused by the trust policy: {0}")]
-    Policy(String),
+    PolicyUnusable(#[from] cairn_sign::policy::PolicyError),
     /// Local file I/O failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -142,7 +153,7 @@ impl Error {
                 | Error::Scan(_)
                 | Error::EntryTooLarge { .. }
                 | Error::Attestation(_)
-                | Error::Policy(_)
+                | Error::PolicyDenied { .. }
         )
     }
 }

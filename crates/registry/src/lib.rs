@@ -13,8 +13,9 @@
 //!
 //! An upload is streamed into an [`Upload`] (a staging file, hashed as bytes arrive, never
 //! held in memory), then [`Registry::publish`] analyses it, checks its signature and commits
-//! it: blob first, then the log entry and the index rows. A crash between the two leaves an
-//! unreferenced blob, which nothing serves: readers go through the index.
+//! it: blob first, then the log entry, which the index applies ([`Index::apply`], the one
+//! projection of log entries into rows). A crash between the two leaves an unreferenced
+//! blob, which nothing serves: readers go through the index.
 //! [`migrate`] moves an embedded installation to PostgreSQL and S3; [`scrub`] checks the
 //! log, the index and the blobs of one against each other.
 //!
@@ -28,7 +29,7 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod blobs;
 mod checked_read;
@@ -53,7 +54,7 @@ pub use cairn_sign::attestation;
 pub use cairn_sign::{SignatureCheck, SignatureDefect, TrustedKeys};
 pub use digest::{Digest, DigestPrefix};
 pub use error::Error;
-pub use index::{Change, Index};
+pub use index::{Index, Snapshot};
 pub use log_entry::{EntryCodec, LogEntry};
 pub use metrics::{Readiness, RegistryMetrics};
 pub use model::{
@@ -61,6 +62,6 @@ pub use model::{
     UploadOutcome,
 };
 pub use model::{MAX_NAME_BYTES, MAX_VERSION_BYTES};
-pub use registry::{DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, Registry, RegistryConfig};
+pub use registry::{DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, Registry, RegistryConfig};
 pub use scans::{MAX_SCANS_LISTED, ScanSummary};
 pub use staging::{Staged, Upload};

@@ -40,10 +40,9 @@ pub trait Progress: Sync {
 pub struct Migration {
     /// The embedded installation's data directory.
     pub from: PathBuf,
-    /// Its log key (the scaled-out instances sign with the same key).
-    pub log_key: PathBuf,
-    /// Its log origin.
-    pub origin: String,
+    /// Its log key and origin (the scaled-out instances sign with the same key; it
+    /// defaults to the source's).
+    pub log: crate::LogKey,
     /// The PostgreSQL URL to move the index and the log to (an empty registry).
     pub database: String,
     /// The bucket to move blobs, attestations and tiles to (`s3://bucket/prefix`).
@@ -106,7 +105,7 @@ pub async fn migrate(m: &Migration, progress: &dyn Progress) -> Result<Migrated,
             m.from.display()
         )));
     }
-    let verifier = keyfile::load(&m.log_key, &m.origin)?.verifier();
+    let verifier = keyfile::load(&m.log.path(&m.from), &m.log.origin())?.verifier();
     let source_log = Arc::new(DirStore::open(&log_dir)?);
     let (log, key) = (source_log.clone(), verifier.clone());
     let verified = blocking(move || Ok(cairn_tlog::verify_log(&log, &key, None)?)).await?;
@@ -147,7 +146,7 @@ pub async fn migrate(m: &Migration, progress: &dyn Progress) -> Result<Migrated,
     progress.stage("indexing log entries", entries.len() as u64);
     let mut deleted = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
-        crate::registry::apply_entry(&target, i as u64, entry, &mut deleted).await?;
+        crate::registry::journal::apply_logged(&target, i as u64, entry, &mut deleted).await?;
         progress.advance(1);
     }
     crate::shared_log::import(&pool, &entries, &checkpoint, &verifier.to_string()).await?;

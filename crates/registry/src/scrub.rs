@@ -2,12 +2,13 @@
 //! checked against each other.
 //!
 //! The log is the truth: it is audited whole (checkpoint signature, every bundle and tile,
-//! the root), then replayed into the state it implies. Every indexed artifact and scan must
+//! the root), then replayed into the state it implies (a scratch index, written by the same
+//! projection as the registry's own). Every indexed artifact and scan must
 //! be exactly that state (nothing more, nothing less, every field equal), every blob it
 //! names must hash to its name, and a blob nothing names is an orphan (reported, and
 //! removed on request). Nothing else is written.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -17,21 +18,17 @@ use futures::StreamExt as _;
 use crate::blobs::BlobStore;
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::index::Index;
-use crate::log_entry::{EntryCodec as _, LogEntry};
+use crate::index::{Index, projection};
 use crate::migrate::{blocking, read_entries};
-use crate::model::{PluginMetadata, time_of};
-use crate::scans::ScanSummary;
+use crate::registry::journal::parse_logged;
 
 /// What to check.
 #[derive(Clone, Debug)]
 pub struct Scrub {
     /// The data directory.
     pub data_dir: PathBuf,
-    /// The log key file.
-    pub log_key: PathBuf,
-    /// The log origin.
-    pub origin: String,
+    /// The log key and origin (the key defaults to the data directory's).
+    pub log: crate::LogKey,
     /// Remove blobs nothing names.
     pub delete_orphans: bool,
 }
@@ -55,57 +52,59 @@ pub struct Report {
     pub deleted: u64,
 }
 
-/// The state the log implies.
-#[derive(Default)]
+/// The state the log implies: the log projected into a scratch index by the same
+/// projection the registry writes with, and the digests it publishes.
 struct Expected {
-    artifacts: BTreeMap<Digest, PluginMetadata>,
-    scans: BTreeMap<Digest, ScanSummary>,
+    index: Index,
+    artifacts: BTreeSet<Digest>,
+    scans: BTreeSet<Digest>,
+    /// Blob bytes the log names.
+    bytes: u64,
+    /// Keeps the scratch index's directory until the check is done.
+    _dir: tempfile::TempDir,
 }
 
 impl Expected {
-    fn apply(&mut self, i: u64, bytes: &[u8]) -> Result<(), String> {
-        let entry = LogEntry::parse(bytes).ok_or("not a registry entry")?;
-        let digest = |d: &str| Digest::parse(d).ok_or(format!("bad digest {d:?}"));
-        match entry {
-            LogEntry::Artifact {
-                digest: d,
-                size,
-                signature,
-                key_id,
-                created_ns,
-                descriptors,
-            } => {
-                let meta = PluginMetadata {
-                    digest: d.clone(),
-                    signature,
-                    created_at: time_of(created_ns),
-                    descriptors,
-                    size,
-                    verified: key_id.is_some(),
-                    key_id,
-                    log_index: Some(i),
-                };
-                // A republication after a delete is a new artifact; a repeat is not.
-                self.artifacts.entry(digest(&d)?).or_insert(meta);
+    /// Projects `entries` into a scratch SQLite index, in one transaction; an entry that
+    /// is no registry entry is reported and skipped.
+    async fn project(entries: &[Vec<u8>], report: &mut Report) -> Result<Self, Error> {
+        let dir = tempfile::tempdir()?;
+        let index = Index::open_sqlite(&dir.path().join("expected.db")).await?;
+        let mut tx = index.begin().await?;
+        for (i, bytes) in (0..).zip(entries) {
+            let applied = match parse_logged(i, bytes) {
+                Ok(entry) => projection::apply(&mut tx, &entry, i).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(why) = applied {
+                report.problems.push(format!("log entry {i}: {why}"));
             }
-            LogEntry::Delete { digest: d, .. } => {
-                self.artifacts.remove(&digest(&d)?);
-            }
-            LogEntry::Scan { mut scan, .. } => {
-                scan.log_index = Some(i);
-                let d = digest(&scan.digest)?;
-                self.scans.entry(d).or_insert(scan);
-            }
-            LogEntry::Attestation { .. } => {}
         }
-        Ok(())
+        tx.commit().await?;
+        let (mut artifacts, mut scans, mut bytes) = (BTreeSet::new(), BTreeSet::new(), 0);
+        for d in index.stored_digests().await? {
+            if let Some(meta) = index.metadata(&d).await? {
+                bytes += meta.size;
+                artifacts.insert(d);
+            } else if let Some(scan) = index.scan(&d).await? {
+                bytes += scan.size;
+                scans.insert(d);
+            }
+        }
+        Ok(Expected {
+            index,
+            artifacts,
+            scans,
+            bytes,
+            _dir: dir,
+        })
     }
 }
 
 /// Checks the installation in `s.data_dir`.
 pub async fn scrub(s: &Scrub) -> Result<Report, Error> {
     let mut report = Report::default();
-    let verifier = keyfile::load(&s.log_key, &s.origin)?.verifier();
+    let verifier = keyfile::load(&s.log.path(&s.data_dir), &s.log.origin())?.verifier();
     let log = Arc::new(DirStore::open(&s.data_dir.join("log"))?);
     let (store, key) = (log.clone(), verifier.clone());
     let verified = blocking(move || Ok(cairn_tlog::verify_log(&store, &key, None)?)).await;
@@ -117,14 +116,10 @@ pub async fn scrub(s: &Scrub) -> Result<Report, Error> {
         }
     };
     report.entries = size;
-    let mut expected = Expected::default();
-    for (i, bytes) in read_entries(&log, size).await?.iter().enumerate() {
-        if let Err(why) = expected.apply(i as u64, bytes) {
-            report.problems.push(format!("log entry {i}: {why}"));
-        }
-    }
+    let expected = Expected::project(&read_entries(&log, size).await?, &mut report).await?;
     report.artifacts = expected.artifacts.len() as u64;
     report.scans = expected.scans.len() as u64;
+    report.bytes = expected.bytes;
     let index = Index::open_sqlite(&s.data_dir.join("index.db")).await?;
     compare_index(&index, &expected, &mut report).await?;
     let blobs = BlobStore::local(&s.data_dir)?;
@@ -137,32 +132,33 @@ async fn compare_index(
     expected: &Expected,
     report: &mut Report,
 ) -> Result<(), Error> {
-    for (d, want) in &expected.artifacts {
+    for d in &expected.artifacts {
+        let want = expected.index.metadata(d).await?;
+        let at = want.as_ref().and_then(|w| w.log_index).unwrap_or_default();
         match index.metadata(d).await? {
-            None => report.problems.push(format!(
-                "index: artifact {d} (log entry {}) is missing",
-                want.log_index.unwrap_or_default()
-            )),
-            Some(got) if got != *want => report.problems.push(format!(
-                "index: artifact {d} differs from its log entry {}: {}",
-                want.log_index.unwrap_or_default(),
-                first_difference(&got, want)
+            None => report
+                .problems
+                .push(format!("index: artifact {d} (log entry {at}) is missing")),
+            Some(got) if Some(&got) != want.as_ref() => report.problems.push(format!(
+                "index: artifact {d} differs from its log entry {at}: {}",
+                first_difference(&got, &want)
             )),
             Some(_) => {}
         }
     }
-    for (d, want) in &expected.scans {
+    for d in &expected.scans {
+        let want = expected.index.scan(d).await?;
         match index.scan(d).await? {
             None => report.problems.push(format!("index: scan {d} is missing")),
-            Some(got) if got != *want => report.problems.push(format!(
+            Some(got) if Some(&got) != want.as_ref() => report.problems.push(format!(
                 "index: scan {d} differs from its log entry: {}",
-                first_difference(&got, want)
+                first_difference(&got, &want)
             )),
             Some(_) => {}
         }
     }
     for d in index.stored_digests().await? {
-        if !expected.artifacts.contains_key(&d) && !expected.scans.contains_key(&d) {
+        if !expected.artifacts.contains(&d) && !expected.scans.contains(&d) {
             report.problems.push(format!(
                 "index: {d} is indexed, but the log does not publish it"
             ));
@@ -172,7 +168,7 @@ async fn compare_index(
 }
 
 /// The first field in which two values' JSON differ: `field: index X, log Y`.
-fn first_difference<T: serde::Serialize>(got: &T, want: &T) -> String {
+fn first_difference<T: serde::Serialize>(got: &T, want: &Option<T>) -> String {
     let (a, b) = (
         serde_json::to_value(got).unwrap_or_default(),
         serde_json::to_value(want).unwrap_or_default(),
@@ -198,12 +194,7 @@ async fn check_blobs(
     delete_orphans: bool,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let named: BTreeSet<Digest> = expected
-        .artifacts
-        .keys()
-        .chain(expected.scans.keys())
-        .copied()
-        .collect();
+    let named: BTreeSet<Digest> = expected.artifacts.union(&expected.scans).copied().collect();
     for d in &named {
         if !blobs.verify(d).await? {
             report
@@ -211,8 +202,6 @@ async fn check_blobs(
                 .push(format!("blob {d} is missing or does not hash to its name"));
         }
     }
-    report.bytes = expected.artifacts.values().map(|m| m.size).sum::<u64>()
-        + expected.scans.values().map(|s| s.size).sum::<u64>();
     let mut listing = blobs
         .objects()
         .list(Some(&object_store::path::Path::from("blobs/sha256")));

@@ -24,7 +24,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::postgres::{PgListener, PgPool};
 
 use crate::error::Error;
-use crate::index::LOG_SEQUENCED;
+use crate::index::log_state::LOG_SEQUENCED;
 use crate::metrics::RegistryMetrics;
 
 /// The PostgreSQL notification channel of published checkpoints.

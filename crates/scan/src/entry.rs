@@ -179,26 +179,15 @@ fn attributes_by_path(path: &Path, record: &mut Record) {
     }
 }
 
-const FS_IMMUTABLE_FL: libc::c_long = 0x10;
-const FS_APPEND_FL: libc::c_long = 0x20;
-const FS_IOC_GETFLAGS: libc::c_ulong = 0x8008_6601;
-
 /// `immutable` / `append` where the filesystem supports inode flags and they are set.
 fn inode_flags(file: &File) -> Option<Vec<String>> {
-    use std::os::fd::AsRawFd;
-    let mut flags: libc::c_long = 0;
-    // SAFETY: FS_IOC_GETFLAGS writes at most a `long` through the pointer, which points to a
-    // live, writable `c_long`; the descriptor is owned by `file` and open for this call.
-    #[allow(unsafe_code)]
-    let rc = unsafe { libc::ioctl(file.as_raw_fd(), FS_IOC_GETFLAGS as _, &mut flags) };
-    if rc != 0 {
-        return None;
-    }
+    use rustix::fs::IFlags;
+    let flags = rustix::fs::ioctl_getflags(file).ok()?;
     let mut out = Vec::new();
-    if flags & FS_IMMUTABLE_FL != 0 {
+    if flags.contains(IFlags::IMMUTABLE) {
         out.push("immutable".to_owned());
     }
-    if flags & FS_APPEND_FL != 0 {
+    if flags.contains(IFlags::APPEND) {
         out.push("append".to_owned());
     }
     (!out.is_empty()).then_some(out)

@@ -22,7 +22,7 @@
 //! # Ok::<(), cairn_scan::Error>(())
 //! ```
 #![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod diff;
 mod entry;

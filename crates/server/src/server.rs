@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use cairn_registry::{Registry, RegistryConfig};
+use cairn_registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::app::{App, AppState};
@@ -41,26 +41,13 @@ pub struct Server {
 impl Server {
     /// Opens the registry and binds the socket.
     pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
-        let registry = Registry::open(RegistryConfig {
-            data_dir: config.data_dir.clone(),
-            public_keys: config.public_keys.clone(),
-            max_upload_bytes: config.max_upload_bytes,
-            log_key: config.log_key.clone(),
-            log_origin: config.log_origin.clone(),
-            trust: config.trust.clone(),
-            database: config.database.clone(),
-            object_store: config.object_store.clone(),
-            s3_endpoint: config.s3_endpoint.clone(),
-            log_wait: config.log_wait,
-        })
-        .await?;
+        let data_dir = config.registry.data_dir.clone();
+        let registry = Registry::open(config.registry).await?;
         let (token, token_source) = match config.token {
             Some(token) => (token, TokenSource::Configured),
-            None => BearerToken::load_or_generate(&config.data_dir).map_err(|source| {
-                ServerError::Io {
-                    context: "reading or creating the token file".into(),
-                    source,
-                }
+            None => BearerToken::load_or_generate(&data_dir).map_err(|source| ServerError::Io {
+                context: "reading or creating the token file".into(),
+                source,
             })?,
         };
         let listener = TcpListener::bind(config.addr)

@@ -4,6 +4,7 @@
 //! A test tier that asks for one of them and finds it missing fails with a message saying
 //! how to install it; it never passes silently.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![forbid(unsafe_code)]
 
 pub mod pg;
 mod process;

@@ -129,7 +129,7 @@ fn spawn_server(
     port: u16,
     owner: Option<(u32, u32)>,
 ) {
-    let mut cmd = Command::new(postgres);
+    let mut cmd = crate::process::tied(postgres);
     as_owner(&mut cmd, owner)
         .arg("-D")
         .arg(data)

@@ -1,7 +1,6 @@
 //! Child servers tied to the test process.
 
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -14,19 +13,19 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-/// Runs `cmd` from a thread that never ends, with PR_SET_PDEATHSIG: the child dies with the
-/// test process, whatever way it ends (the signal follows the spawning thread, so that
-/// thread must outlive the child).
+/// A command that runs `program` with PR_SET_PDEATHSIG set to SIGKILL (by util-linux's
+/// `setpriv`, so no `unsafe` pre-exec hook is needed): the child dies with the thread that
+/// spawned it. `setpriv` runs after any uid change the command makes, which would clear it.
+pub(crate) fn tied(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--pdeathsig", "KILL", "--"]).arg(program);
+    cmd
+}
+
+/// Runs a [`tied`] command from a thread that never ends: the child dies with the test
+/// process, whatever way it ends (the signal follows the spawning thread, so that thread
+/// must outlive the child).
 pub(crate) fn spawn_tied(mut cmd: Command, what: &str) {
-    // SAFETY: prctl is async-signal-safe; it runs after any uid change, which would clear it.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let child = cmd.spawn();

@@ -2,7 +2,6 @@
 //! PyPI's `moto[server]`, which enforces `If-None-Match` on puts and multipart completions)
 //! on loopback. Each test gets a fresh bucket. A missing `moto_server` fails loudly.
 
-use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -41,7 +40,7 @@ fn start() -> u16 {
          `pip install 'moto[server]'` (./scripts/test does)"
     );
     let port = crate::process::free_port();
-    let mut cmd = Command::new("moto_server");
+    let mut cmd = crate::process::tied("moto_server");
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());

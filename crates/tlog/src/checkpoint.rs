@@ -10,7 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use crate::error::Error;
+use crate::error::{Defect, Error};
 use crate::merkle::Hash;
 
 /// A checkpoint body.
@@ -44,33 +44,53 @@ impl Checkpoint {
 
     /// Parses a note text (the part a signature covers).
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::Malformed {
+        let bad = |defect| Error::Malformed {
             what: "checkpoint",
-            reason: why.into(),
+            defect,
         };
         let body = text
             .strip_suffix('\n')
-            .ok_or_else(|| bad("must end in a newline"))?;
+            .ok_or_else(|| bad(Defect::Unterminated("text")))?;
         let mut lines = body.split('\n');
         let origin = lines
             .next()
             .filter(|o| !o.is_empty())
-            .ok_or_else(|| bad("empty origin"))?;
-        let size = lines.next().ok_or_else(|| bad("no size line"))?;
+            .ok_or_else(|| bad(Defect::Empty("origin")))?;
+        let size = lines
+            .next()
+            .ok_or_else(|| bad(Defect::Missing("size line")))?;
         if size.is_empty()
             || (size.len() > 1 && size.starts_with('0'))
             || !size.bytes().all(|b| b.is_ascii_digit())
         {
-            return Err(bad("size is not a canonical decimal"));
+            return Err(bad(Defect::Encoding {
+                field: "size",
+                expected: "a canonical decimal",
+            }));
         }
-        let size = size.parse().map_err(|_| bad("size out of range"))?;
+        let size = size.parse().map_err(|_| bad(Defect::OutOfRange("size")))?;
         let root = B64
-            .decode(lines.next().ok_or_else(|| bad("no root line"))?)
-            .map_err(|_| bad("root is not base64"))?;
-        let root: Hash = root.try_into().map_err(|_| bad("root is not 32 bytes"))?;
+            .decode(
+                lines
+                    .next()
+                    .ok_or_else(|| bad(Defect::Missing("root line")))?,
+            )
+            .map_err(|_| {
+                bad(Defect::Encoding {
+                    field: "root",
+                    expected: "base64",
+                })
+            })?;
+        let root: Hash = root.try_into().map_err(|r: Vec<u8>| {
+            bad(Defect::Length {
+                field: "root",
+                expected: 32,
+                found: r.len(),
+            })
+        })?;
         let extensions: Vec<String> = lines.map(str::to_owned).collect();
         if extensions.iter().any(String::is_empty) {
-            return Err(bad("empty extension line"));
+            return Err(bad(Defect::Empty("extension line")));
         }
         Ok(Checkpoint {
             origin: origin.to_owned(),

@@ -9,7 +9,7 @@ use cairn_secmem::LockedBuffer;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::DecodePrivateKey;
 
-use crate::error::Error;
+use crate::error::{Error, KeyFileFailure};
 use crate::note::NoteSigner;
 
 /// DER of `PrivateKeyInfo { version 0, algorithm id-Ed25519, privateKey OCTET STRING }`
@@ -18,11 +18,15 @@ const PKCS8_V1_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
-fn key_error(path: &Path, reason: impl std::fmt::Display) -> Error {
-    Error::Malformed {
-        what: "log key",
-        reason: format!("{}: {reason}", path.display()),
+fn key_error(path: &Path, failure: KeyFileFailure) -> Error {
+    Error::KeyFile {
+        path: path.to_owned(),
+        failure,
     }
+}
+
+fn key_io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |e| key_error(path, KeyFileFailure::Io(e))
 }
 
 /// Reads the log key from `path` (PKCS#8 PEM, as `openssl genpkey -algorithm ed25519`
@@ -35,23 +39,34 @@ pub fn load_or_generate(path: &Path, origin: &str) -> Result<(NoteSigner, bool),
             write_key(path, &seed)?;
             Ok((NoteSigner::from_secret(origin, seed)?, true))
         }
-        Err(e) => Err(key_error(path, e)),
+        Err(e) => Err(key_io(path)(e)),
     }
 }
 
 /// The 32-byte seed of a PKCS#8 Ed25519 PEM file, decoded in guarded memory.
 fn read_seed(path: &Path) -> Result<LockedBuffer, Error> {
-    let pem = cairn_secmem::read_pem_file(path).map_err(|e| key_error(path, e))?;
+    let pem = cairn_secmem::read_pem_file(path).map_err(|e| match e {
+        cairn_secmem::Error::Read(e) => key_error(path, KeyFileFailure::Io(e)),
+        e => key_error(path, KeyFileFailure::Secret(e)),
+    })?;
     if pem.label != "PRIVATE KEY" {
         return Err(key_error(
             path,
-            format!("a {:?} PEM block, not PRIVATE KEY", pem.label),
+            KeyFileFailure::Label {
+                label: pem.label.clone(),
+            },
         ));
     }
     let mut seed = LockedBuffer::new(32)?;
     {
-        let key = SigningKey::from_pkcs8_der(&pem.der.bytes())
-            .map_err(|e| key_error(path, format!("not an Ed25519 PKCS#8 key: {e}")))?;
+        let key = SigningKey::from_pkcs8_der(&pem.der.bytes()).map_err(|e| {
+            key_error(
+                path,
+                KeyFileFailure::NotEd25519 {
+                    reason: e.to_string(),
+                },
+            )
+        })?;
         seed.copy_from(key.as_bytes())?;
     }
     cairn_secmem::scrub_stack();
@@ -67,17 +82,22 @@ fn write_key(path: &Path, seed: &LockedBuffer) -> Result<(), Error> {
     let pem = cairn_secmem::encode_pem("PRIVATE KEY", &der.bytes())?;
     drop(der);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| key_error(path, e))?;
+        std::fs::create_dir_all(dir).map_err(key_io(path))?;
     }
-    cairn_secmem::write_secret_file(path, &pem.bytes()).map_err(|e| key_error(path, e))
+    cairn_secmem::write_secret_file(path, &pem.bytes()).map_err(key_io(path))
 }
 
 /// Reads an existing log key (no generation).
 pub fn load(path: &Path, origin: &str) -> Result<NoteSigner, Error> {
     if !path.exists() {
-        return Err(key_error(path, "no such file"));
+        return Err(key_error(path, KeyFileFailure::Missing));
     }
     Ok(load_or_generate(path, origin)?.0)
+}
+
+/// Where a registry keeps its log key by default: `<data>/keys/log.pem`.
+pub fn default_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("keys/log.pem")
 }
 
 /// The default origin: `<hostname>/log`.

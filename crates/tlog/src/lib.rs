@@ -35,7 +35,9 @@ pub mod verify;
 pub mod writer;
 
 pub use checkpoint::Checkpoint;
-pub use error::{Error, ProofError};
+pub use error::{
+    Defect, Error, FetchFailure, Inconsistency, KeyFileFailure, ProofError, SignatureFailure,
+};
 pub use merkle::{Hash, MemoryTree, NodeSource};
 pub use note::{Note, NoteSigner, NoteVerifier};
 pub use sequencer::{Appended, LogHandle};

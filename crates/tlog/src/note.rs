@@ -13,7 +13,7 @@ use cairn_secmem::{Enclave, LockedBuffer};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
-use crate::error::Error;
+use crate::error::{Defect, Error, SignatureFailure};
 
 /// Signature type byte of Ed25519 keys.
 const ALG_ED25519: u8 = 0x01;
@@ -22,12 +22,27 @@ const MAX_SIGNATURES: usize = 100;
 /// Largest note accepted.
 const MAX_NOTE: usize = 1_000_000;
 
-fn malformed(reason: impl Into<String>) -> Error {
+fn malformed(defect: Defect) -> Error {
     Error::Malformed {
         what: "signed note",
-        reason: reason.into(),
+        defect,
     }
 }
+
+/// `<field> is not base64`.
+fn not_base64(field: &'static str) -> Defect {
+    Defect::Encoding {
+        field,
+        expected: "base64",
+    }
+}
+
+/// `<name>+<id>+<key data>`, the shape of verifier keys and (after `PRIVATE+KEY+`) of
+/// signer keys.
+const KEY_SHAPE: Defect = Defect::Encoding {
+    field: "key",
+    expected: "name+id+key",
+};
 
 /// `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[:4]` as a big-endian integer.
 pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
@@ -55,31 +70,41 @@ pub struct NoteVerifier {
 impl NoteVerifier {
     /// Parses `<name>+<8 hex id>+<base64(0x01 ‖ 32-byte key)>`, checking the id.
     pub fn parse(vkey: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::Malformed {
+        let bad = |defect| Error::Malformed {
             what: "verifier key",
-            reason: why.into(),
+            defect,
         };
         // Split from the left: names cannot hold '+', base64 key data can.
         let mut parts = vkey.splitn(3, '+');
         let (Some(name), Some(id_hex), Some(data)) = (parts.next(), parts.next(), parts.next())
         else {
-            return Err(bad("expected name+id+key"));
+            return Err(bad(KEY_SHAPE));
         };
         if !is_valid_name(name) || id_hex.len() != 8 {
-            return Err(bad("invalid name or id"));
+            return Err(bad(Defect::Invalid("name or id")));
         }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|_| bad("id is not hex"))?;
-        let raw = B64.decode(data).map_err(|_| bad("key is not base64"))?;
+        let id = u32::from_str_radix(id_hex, 16).map_err(|_| {
+            bad(Defect::Encoding {
+                field: "id",
+                expected: "hex",
+            })
+        })?;
+        let raw = B64.decode(data).map_err(|_| bad(not_base64("key")))?;
         let [ALG_ED25519, key @ ..] = raw.as_slice() else {
-            return Err(bad("not an Ed25519 key"));
+            return Err(bad(Defect::NotEd25519));
         };
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| bad("Ed25519 keys are 32 bytes"))?;
+        let key: [u8; 32] = key.try_into().map_err(|_| {
+            bad(Defect::Length {
+                field: "Ed25519 key",
+                expected: 32,
+                found: key.len(),
+            })
+        })?;
         if key_id(name, &key) != id {
-            return Err(bad("id does not match the key"));
+            return Err(bad(Defect::KeyIdMismatch));
         }
-        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("not a valid Ed25519 point"))?;
+        let key =
+            VerifyingKey::from_bytes(&key).map_err(|_| bad(Defect::Invalid("Ed25519 point")))?;
         Ok(NoteVerifier {
             name: name.to_owned(),
             id,
@@ -133,7 +158,11 @@ fn with_key<R>(seed: &LockedBuffer, f: impl FnOnce(&SigningKey) -> R) -> Result<
     let bytes = seed.bytes();
     let seed: &[u8; 32] = bytes.as_array().ok_or_else(|| Error::Malformed {
         what: "signer key",
-        reason: "Ed25519 seeds are 32 bytes".into(),
+        defect: Defect::Length {
+            field: "Ed25519 seed",
+            expected: 32,
+            found: bytes.len(),
+        },
     })?;
     let result = f(&SigningKey::from_bytes(seed));
     cairn_secmem::scrub_stack();
@@ -146,7 +175,7 @@ impl NoteSigner {
         if !is_valid_name(name) {
             return Err(Error::Malformed {
                 what: "key name",
-                reason: format!("{name:?}"),
+                defect: Defect::BadName(name.to_owned()),
             });
         }
         let public = with_key(&seed, SigningKey::verifying_key)?;
@@ -172,35 +201,39 @@ impl NoteSigner {
 
     /// Parses Go's `PRIVATE+KEY+<name>+<id>+<base64(0x01 ‖ seed)>`.
     pub fn parse(skey: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::Malformed {
+        let bad = |defect| Error::Malformed {
             what: "signer key",
-            reason: why.into(),
+            defect,
         };
         let rest = skey
             .strip_prefix("PRIVATE+KEY+")
-            .ok_or_else(|| bad("missing PRIVATE+KEY+"))?;
+            .ok_or_else(|| bad(Defect::Missing("PRIVATE+KEY+ prefix")))?;
         let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id_hex), Some(data)) = (parts.next(), parts.next(), parts.next())
         else {
-            return Err(bad("expected name+id+key"));
+            return Err(bad(KEY_SHAPE));
         };
         // Decoded in guarded memory: 0x01 then the 32-byte seed.
         let mut raw = LockedBuffer::new(base64::decoded_len_estimate(data.len()).max(1))?;
         let n = B64
             .decode_slice(data, &mut raw.bytes_mut()?)
-            .map_err(|_| bad("key is not base64"))?;
+            .map_err(|_| bad(not_base64("key")))?;
         let raw = raw.bytes();
         let [ALG_ED25519, seed @ ..] = &raw[..n] else {
-            return Err(bad("not an Ed25519 key"));
+            return Err(bad(Defect::NotEd25519));
         };
         if seed.len() != 32 {
-            return Err(bad("Ed25519 seeds are 32 bytes"));
+            return Err(bad(Defect::Length {
+                field: "Ed25519 seed",
+                expected: 32,
+                found: seed.len(),
+            }));
         }
         let mut secret = LockedBuffer::new(32)?;
         secret.copy_from(seed)?;
         let signer = Self::from_secret(name, secret)?;
         if format!("{:08x}", signer.verifier().id) != id_hex {
-            return Err(bad("id does not match the key"));
+            return Err(bad(Defect::KeyIdMismatch));
         }
         Ok(signer)
     }
@@ -229,10 +262,10 @@ impl NoteSigner {
 
 fn check_text(text: &str) -> Result<(), Error> {
     if !text.ends_with('\n') {
-        return Err(malformed("text must end in a newline"));
+        return Err(malformed(Defect::Unterminated("text")));
     }
     if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(malformed("control characters in the text"));
+        return Err(malformed(Defect::ControlCharacters));
     }
     Ok(())
 }
@@ -259,33 +292,41 @@ impl Note {
     /// Parses a signed note (not yet verified).
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_NOTE {
-            return Err(malformed("note too large"));
+            return Err(malformed(Defect::TooLarge {
+                field: "note",
+                max: MAX_NOTE,
+            }));
         }
-        let all = std::str::from_utf8(bytes).map_err(|_| malformed("not UTF-8"))?;
+        let all = std::str::from_utf8(bytes).map_err(|_| {
+            malformed(Defect::Encoding {
+                field: "note",
+                expected: "UTF-8",
+            })
+        })?;
         let split = all
             .rfind("\n\n")
-            .ok_or_else(|| malformed("no blank line before the signatures"))?;
+            .ok_or_else(|| malformed(Defect::Missing("blank line before the signatures")))?;
         let (text, sigs) = (&all[..split + 1], &all[split + 2..]);
         check_text(text)?;
         if !sigs.ends_with('\n') {
-            return Err(malformed("signature block must end in a newline"));
+            return Err(malformed(Defect::Unterminated("signature block")));
         }
         let mut signatures = Vec::new();
         for line in sigs[..sigs.len() - 1].split('\n') {
-            let rest = line
-                .strip_prefix("— ")
-                .ok_or_else(|| malformed("signature line without '— '"))?;
+            let rest = line.strip_prefix("— ").ok_or_else(|| {
+                malformed(Defect::Missing("'— ' at the start of a signature line"))
+            })?;
             let (name, b64) = rest
                 .split_once(' ')
-                .ok_or_else(|| malformed("signature line without a signature"))?;
+                .ok_or_else(|| malformed(Defect::Missing("signature after the key name")))?;
             if !is_valid_name(name) {
-                return Err(malformed("invalid key name"));
+                return Err(malformed(Defect::Invalid("key name")));
             }
             let blob = B64
                 .decode(b64)
-                .map_err(|_| malformed("signature is not base64"))?;
+                .map_err(|_| malformed(not_base64("signature")))?;
             if blob.len() < 5 {
-                return Err(malformed("signature too short"));
+                return Err(malformed(Defect::Truncated("signature")));
             }
             let id = u32::from_be_bytes([blob[0], blob[1], blob[2], blob[3]]);
             signatures.push(NoteSignature {
@@ -294,11 +335,14 @@ impl Note {
                 signature: blob[4..].to_vec(),
             });
             if signatures.len() > MAX_SIGNATURES {
-                return Err(malformed("too many signatures"));
+                return Err(malformed(Defect::TooMany {
+                    field: "signatures",
+                    max: MAX_SIGNATURES,
+                }));
             }
         }
         if signatures.is_empty() {
-            return Err(malformed("no signatures"));
+            return Err(malformed(Defect::Missing("signatures")));
         }
         Ok(Note {
             text: text.to_owned(),
@@ -327,17 +371,16 @@ impl Note {
                 continue;
             };
             if !key.verifies(self.text.as_bytes(), &sig.signature) {
-                return Err(Error::Note(format!(
-                    "invalid signature for key {}+{:08x}",
-                    key.name, key.id
-                )));
+                return Err(Error::BadSignature(SignatureFailure::Invalid {
+                    key: format!("{}+{:08x}", key.name, key.id),
+                }));
             }
             if !good.contains(&key.name) {
                 good.push(key.name.clone());
             }
         }
         if good.is_empty() {
-            return Err(Error::Note("no signature by a trusted key".into()));
+            return Err(Error::BadSignature(SignatureFailure::NoTrustedSignature));
         }
         Ok(good)
     }

@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::checkpoint::Checkpoint;
-use crate::error::Error;
+use crate::error::{Error, FetchFailure, Inconsistency};
 use crate::merkle::{self, Hash, MemoryTree, NodeSource as _};
 use crate::note::{Note, NoteVerifier};
 use crate::store::TileStore;
@@ -83,10 +83,7 @@ impl LogHandle {
         std::thread::Builder::new()
             .name("cairn-sequencer".into())
             .spawn(move || run(writer, rx, state, batch_max_size.max(1)))
-            .map_err(|e| Error::Malformed {
-                what: "log writer",
-                reason: format!("cannot start its thread: {e}"),
-            })?;
+            .map_err(|e| Error::Internal(format!("the log writer cannot start its thread: {e}")))?;
         Ok(LogHandle {
             queue: Some(queue),
             tree,
@@ -131,11 +128,10 @@ impl LogHandle {
         note.verify(std::slice::from_ref(&self.verifier))?;
         let cp = Checkpoint::parse(note.text())?;
         if cp.origin != self.verifier.name() {
-            return Err(Error::Note(format!(
-                "checkpoint origin {:?} is not this log's {:?}",
-                cp.origin,
-                self.verifier.name()
-            )));
+            return Err(Error::Inconsistent(Inconsistency::OriginMismatch {
+                found: cp.origin,
+                expected: self.verifier.name().to_owned(),
+            }));
         }
         let current = self.size();
         if cp.size < current || (cp.size == current && current > 0) {
@@ -197,10 +193,11 @@ impl LogHandle {
                 index,
                 checkpoint: self.checkpoint(),
             }),
-            Ok(Err(_)) => Err(Error::Note("the log has stopped".into())),
-            Err(_) => Err(Error::Note(format!(
-                "no checkpoint covered entry {index} within {timeout:?}"
-            ))),
+            Ok(Err(_)) => Err(Error::Stopped("it has stopped")),
+            Err(_) => Err(Error::Timeout {
+                index,
+                waited: timeout,
+            }),
         }
     }
 
@@ -227,9 +224,9 @@ impl LogHandle {
     /// Appends an entry and waits until a published checkpoint covers it.
     pub async fn append(&self, entry: Vec<u8>) -> Result<Appended, Error> {
         if entry.len() > tile::MAX_ENTRY_SIZE {
-            return Err(Error::Malformed {
-                what: "entry",
-                reason: format!("{} bytes exceeds {}", entry.len(), tile::MAX_ENTRY_SIZE),
+            return Err(Error::EntryTooLarge {
+                size: entry.len(),
+                max: tile::MAX_ENTRY_SIZE,
             });
         }
         let (reply, answer) = oneshot::channel();
@@ -303,12 +300,11 @@ impl LogHandle {
         if !tile::is_published(path, self.size()) {
             return Ok(None);
         }
-        self.store
-            .read(&path.to_string())
-            .map_err(|e| Error::Malformed {
-                what: "log storage",
-                reason: e.to_string(),
-            })
+        let path = path.to_string();
+        self.store.read(&path).map_err(|e| Error::Fetch {
+            path,
+            failure: FetchFailure::Io(e),
+        })
     }
 
     /// A published entry by index.
@@ -332,21 +328,21 @@ impl LogHandle {
                 index: bundle,
                 partial: (width < TILE_WIDTH).then_some(width as u8),
             };
-            let data = self.tile(&path)?.ok_or_else(|| Error::Malformed {
-                what: "log storage",
-                reason: format!("{path} is missing"),
+            let data = self.tile(&path)?.ok_or_else(|| Error::Fetch {
+                path: path.to_string(),
+                failure: FetchFailure::Missing,
             })?;
             let entries = tile::decode_bundle(&data)?;
             let end = to.min((bundle + 1) * TILE_WIDTH);
             let tree = self.tree();
             for i in index..end {
-                let entry =
-                    entries
-                        .get((i % TILE_WIDTH) as usize)
-                        .ok_or_else(|| Error::Malformed {
-                            what: "log storage",
-                            reason: format!("{path} lacks entry {i}"),
-                        })?;
+                let entry = entries.get((i % TILE_WIDTH) as usize).ok_or_else(|| {
+                    Error::Inconsistent(Inconsistency::EntryCount {
+                        path: path.to_string(),
+                        expected: path.width(),
+                        found: entries.len() as u64,
+                    })
+                })?;
                 if merkle::leaf_hash(entry) != tree.node(0, i)? {
                     return Err(Error::EntryAltered {
                         index: i,
@@ -362,10 +358,7 @@ impl LogHandle {
 }
 
 fn poisoned_state() -> Error {
-    Error::Malformed {
-        what: "log state",
-        reason: "a thread panicked holding the tree".into(),
-    }
+    Error::Internal("a thread panicked holding the log's tree".into())
 }
 
 fn run(

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::error::Error;
+use crate::error::{Defect, Error};
 use crate::merkle::Hash;
 
 /// Merkle levels per tile level.
@@ -201,7 +201,11 @@ pub fn decode_hash_tile(bytes: &[u8], width: u64) -> Result<Vec<Hash>, Error> {
     if bytes.len() as u64 != width * 32 {
         return Err(Error::Malformed {
             what: "hash tile",
-            reason: format!("{} bytes for {width} hashes", bytes.len()),
+            defect: Defect::Length {
+                field: "tile",
+                expected: usize::try_from(width.saturating_mul(32)).unwrap_or(usize::MAX),
+                found: bytes.len(),
+            },
         });
     }
     Ok(bytes
@@ -214,9 +218,9 @@ pub fn decode_hash_tile(bytes: &[u8], width: u64) -> Result<Vec<Hash>, Error> {
 pub fn encode_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     for e in entries {
-        let len = u16::try_from(e.len()).map_err(|_| Error::Malformed {
-            what: "entry",
-            reason: format!("{} bytes exceeds {MAX_ENTRY_SIZE}", e.len()),
+        let len = u16::try_from(e.len()).map_err(|_| Error::EntryTooLarge {
+            size: e.len(),
+            max: MAX_ENTRY_SIZE,
         })?;
         out.extend_from_slice(&len.to_be_bytes());
         out.extend_from_slice(e);
@@ -231,7 +235,7 @@ pub fn decode_bundle(bytes: &[u8]) -> Result<Vec<&[u8]>, Error> {
     while !rest.is_empty() {
         let bad = || Error::Malformed {
             what: "entry bundle",
-            reason: "truncated entry".into(),
+            defect: Defect::Truncated("entry"),
         };
         let len_bytes = rest.get(..2).ok_or_else(bad)?;
         let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));

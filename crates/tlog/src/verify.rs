@@ -6,7 +6,7 @@
 //! from the same leaves, which proves consistency without trusting a proof.
 
 use crate::checkpoint::Checkpoint;
-use crate::error::Error;
+use crate::error::{Error, FetchFailure, Inconsistency};
 use crate::merkle::{Hash, MemoryTree, NodeSource, leaf_hash, range_root};
 use crate::note::{Note, NoteVerifier};
 use crate::tile::{self, TILE_HEIGHT, TILE_WIDTH, TileKind};
@@ -19,9 +19,9 @@ pub trait Fetcher {
 
 impl<T: crate::store::TileStore + ?Sized> Fetcher for T {
     fn fetch(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.read(path).map_err(|e| Error::Malformed {
-            what: "log storage",
-            reason: e.to_string(),
+        self.read(path).map_err(|e| Error::Fetch {
+            path: path.to_owned(),
+            failure: FetchFailure::Io(e),
         })
     }
 }
@@ -38,9 +38,9 @@ pub struct Verified {
 }
 
 fn need(f: &dyn Fetcher, path: &str) -> Result<Vec<u8>, Error> {
-    f.fetch(path)?.ok_or_else(|| Error::Malformed {
-        what: "log",
-        reason: format!("{path} is missing"),
+    f.fetch(path)?.ok_or_else(|| Error::Fetch {
+        path: path.to_owned(),
+        failure: FetchFailure::Missing,
     })
 }
 
@@ -67,14 +67,11 @@ pub fn verify_log(
         let data = need(f, &path)?;
         let entries = tile::decode_bundle(&data)?;
         if entries.len() as u64 != t.width() {
-            return Err(Error::Malformed {
-                what: "log",
-                reason: format!(
-                    "{path} holds {} entries, expected {}",
-                    entries.len(),
-                    t.width()
-                ),
-            });
+            return Err(Error::Inconsistent(Inconsistency::EntryCount {
+                path,
+                expected: t.width(),
+                found: entries.len() as u64,
+            }));
         }
         entries.iter().for_each(|e| tree.push(leaf_hash(e)));
     }
@@ -90,38 +87,31 @@ pub fn verify_log(
                 t.index * TILE_WIDTH + i as u64,
             )?;
             if *h != expected {
-                return Err(Error::Malformed {
-                    what: "log",
-                    reason: format!("{path}: hash {i} does not match the entries"),
-                });
+                return Err(Error::Inconsistent(Inconsistency::TileHash {
+                    path,
+                    index: i,
+                }));
             }
         }
     }
     if tree.root() != cp.root {
-        return Err(Error::Malformed {
-            what: "log",
-            reason: "the entries do not hash to the checkpoint's root".into(),
-        });
+        return Err(Error::Inconsistent(Inconsistency::RootMismatch));
     }
     if let Some(old) = since {
         let old_cp = open_checkpoint(old, key)?;
         if old_cp.size > cp.size {
-            return Err(Error::Malformed {
-                what: "log",
-                reason: format!("the log shrank from {} to {} entries", old_cp.size, cp.size),
-            });
+            return Err(Error::Inconsistent(Inconsistency::Shrank {
+                from: old_cp.size,
+                to: cp.size,
+            }));
         }
         if range_root(&tree, 0, old_cp.size)? != old_cp.root {
-            return Err(Error::Malformed {
-                what: "log",
-                reason: format!(
-                    "INCONSISTENT: the earlier checkpoint (size {}) is not a prefix of the current one (size {}):\n{}\n{}",
-                    old_cp.size,
-                    cp.size,
-                    String::from_utf8_lossy(old),
-                    String::from_utf8_lossy(&bytes)
-                ),
-            });
+            return Err(Error::Inconsistent(Inconsistency::NotAPrefix {
+                old_size: old_cp.size,
+                new_size: cp.size,
+                old: String::from_utf8_lossy(old).into_owned(),
+                new: String::from_utf8_lossy(&bytes).into_owned(),
+            }));
         }
     }
     Ok(Verified {

@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use base64::Engine;
 
 use crate::checkpoint::Checkpoint;
-use crate::error::Error;
+use crate::error::{Error, FetchFailure, Inconsistency};
 use crate::merkle::{Hash, MemoryTree, NodeSource, leaf_hash};
 use crate::note::{Note, NoteSigner};
 use crate::store::TileStore;
@@ -24,8 +24,6 @@ use crate::tile::{self, TILE_HEIGHT, TILE_WIDTH, TileKind, TilePath};
 
 /// Default batch size: entries integrated per checkpoint at most.
 pub const DEFAULT_BATCH_MAX_SIZE: usize = 256;
-/// Default batch age: the longest an entry waits for the next checkpoint.
-pub const DEFAULT_BATCH_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// What a committed batch gives back.
 #[derive(Clone, Debug)]
@@ -50,10 +48,19 @@ pub struct LogWriter {
     checkpoint: String,
 }
 
-fn io(e: std::io::Error) -> Error {
-    Error::Malformed {
-        what: "log storage",
-        reason: e.to_string(),
+/// Reading `path` from the store failed.
+fn read_failed(path: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::Fetch {
+        path: path.to_string(),
+        failure: FetchFailure::Io(e),
+    }
+}
+
+/// Writing `path` to the store failed.
+fn write_failed(path: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::Store {
+        path: path.to_string(),
+        failure: e,
     }
 }
 
@@ -69,8 +76,14 @@ impl LogWriter {
     /// checkpoint: tiles without a checkpoint, or tiles further beyond it than one unfinished
     /// batch can reach (an older checkpoint than the tiles, e.g. restored from a backup).
     pub fn open_in(store: Arc<dyn TileStore>, signer: NoteSigner) -> Result<Self, Error> {
-        let stored = store.read("checkpoint").map_err(io)?;
-        if stored.is_none() && store.has_any("tile/entries").map_err(io)? {
+        let stored = store
+            .read("checkpoint")
+            .map_err(read_failed("checkpoint"))?;
+        if stored.is_none()
+            && store
+                .has_any("tile/entries")
+                .map_err(read_failed("tile/entries"))?
+        {
             return Err(Error::Contradiction(
                 "there are entry tiles but no checkpoint: a new log over them would sign a \
                  second history with the same key. Restore the checkpoint file from a backup \
@@ -129,7 +142,11 @@ impl LogWriter {
             index: size / TILE_WIDTH + 2,
             partial: None,
         };
-        if self.store.has_any(&beyond.to_string()).map_err(io)? {
+        if self
+            .store
+            .has_any(&beyond.to_string())
+            .map_err(read_failed(beyond))?
+        {
             return Err(Error::Contradiction(format!(
                 "entry tiles go on past {beyond} while the checkpoint covers {size} entries: the \
                  checkpoint is older than the tiles (restored from a backup?). Restore the newest \
@@ -143,7 +160,7 @@ impl LogWriter {
     pub fn write_checkpoint(&self) -> Result<(), Error> {
         self.store
             .write("checkpoint", self.checkpoint.as_bytes())
-            .map_err(io)
+            .map_err(write_failed("checkpoint"))
     }
 
     fn reload(&mut self, bytes: &[u8]) -> Result<(), Error> {
@@ -151,10 +168,10 @@ impl LogWriter {
         note.verify(&[self.signer.verifier()])?;
         let cp = Checkpoint::parse(note.text())?;
         if cp.origin != self.origin {
-            return Err(Error::Note(format!(
-                "checkpoint origin {:?} is not this log's {:?}",
-                cp.origin, self.origin
-            )));
+            return Err(Error::Inconsistent(Inconsistency::OriginMismatch {
+                found: cp.origin,
+                expected: self.origin.clone(),
+            }));
         }
         let mut tree = MemoryTree::default();
         extend_tree(&*self.store, &mut tree, &cp)?;
@@ -262,9 +279,9 @@ impl LogWriter {
     /// Step 1: integrate and write bundles and tiles (durable, not yet published).
     fn write_batch(&mut self, entries: &[Vec<u8>]) -> Result<(), Error> {
         if let Some(e) = entries.iter().find(|e| e.len() > tile::MAX_ENTRY_SIZE) {
-            return Err(Error::Malformed {
-                what: "entry",
-                reason: format!("{} bytes exceeds {}", e.len(), tile::MAX_ENTRY_SIZE),
+            return Err(Error::EntryTooLarge {
+                size: e.len(),
+                max: tile::MAX_ENTRY_SIZE,
             });
         }
         let old = self.size();
@@ -295,7 +312,9 @@ impl LogWriter {
             partial,
         };
         let bytes = tile::encode_bundle(self.tail.iter().map(Vec::as_slice))?;
-        self.store.write(&path.to_string(), &bytes).map_err(io)
+        self.store
+            .write(&path.to_string(), &bytes)
+            .map_err(write_failed(path))
     }
 
     fn write_hash_tiles(&self, old: u64, new: u64) -> Result<(), Error> {
@@ -323,7 +342,7 @@ impl LogWriter {
                     };
                     self.store
                         .write(&path.to_string(), &tile::encode_hash_tile(&hashes))
-                        .map_err(io)?;
+                        .map_err(write_failed(path))?;
                 }
             }
             level += 1;
@@ -342,9 +361,7 @@ impl LogWriter {
             )
         };
         if prefix_root != previous.root {
-            return Err(Error::Note(
-                "refusing to sign a checkpoint inconsistent with the previous one".into(),
-            ));
+            return Err(Error::Inconsistent(Inconsistency::WouldSignInconsistent));
         }
         let cp = Checkpoint {
             origin: self.origin.clone(),
@@ -371,10 +388,10 @@ impl LogWriter {
 fn read_required(store: &dyn TileStore, t: &TilePath) -> Result<Vec<u8>, Error> {
     store
         .read(&t.to_string())
-        .map_err(io)?
-        .ok_or_else(|| Error::Malformed {
-            what: "log storage",
-            reason: format!("{t} is missing"),
+        .map_err(read_failed(t))?
+        .ok_or_else(|| Error::Fetch {
+            path: t.to_string(),
+            failure: FetchFailure::Missing,
         })
 }
 
@@ -415,18 +432,15 @@ pub(crate) fn extend_tree(
 /// The tree's root must be the checkpoint's.
 pub(crate) fn check_root(tree: &MemoryTree, cp: &Checkpoint) -> Result<(), Error> {
     if tree.size() != cp.size || tree.root() != cp.root {
-        return Err(Error::Note(
-            "stored tiles do not match the published checkpoint".into(),
+        return Err(Error::Inconsistent(
+            Inconsistency::TilesDoNotMatchCheckpoint,
         ));
     }
     Ok(())
 }
 
 fn poisoned() -> Error {
-    Error::Malformed {
-        what: "log state",
-        reason: "a writer thread panicked".into(),
-    }
+    Error::Internal("a writer thread panicked".into())
 }
 
 /// Base64 of a hash, as checkpoints and proofs spell it.

@@ -6,20 +6,23 @@ use std::process::ExitCode;
 use anyhow::Context;
 use cairn_registry::{Registry, RegistryConfig};
 
+use crate::common::env::first_set;
+use crate::common::log_key::LogKeyArgs;
+use crate::common::storage::StorageArgs;
+
 /// `cairn admin …`
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCommand {
-    /// Rebuild the index database from the transparency log alone (stop the server first).
+    /// Rebuild the index from the transparency log alone (stop the servers first): the
+    /// embedded SQLite file anew, or on PostgreSQL (--database) in one transaction.
     Reindex {
         /// The registry's data directory.
         #[arg(long)]
         data: PathBuf,
-        /// Log key file [default: DATA/keys/log.pem].
-        #[arg(long)]
-        log_key: Option<PathBuf>,
-        /// Log origin [default: HOSTNAME/log].
-        #[arg(long)]
-        log_origin: Option<String>,
+        #[command(flatten)]
+        log: LogKeyArgs,
+        #[command(flatten)]
+        storage: StorageArgs,
     },
     /// Check an embedded installation: audit the log, then compare every indexed artifact
     /// and scan with what the log publishes, and hash every blob; exit 1 on any mismatch.
@@ -27,12 +30,8 @@ pub enum AdminCommand {
         /// The registry's data directory.
         #[arg(long)]
         data: PathBuf,
-        /// Log key file [default: DATA/keys/log.pem].
-        #[arg(long)]
-        log_key: Option<PathBuf>,
-        /// Log origin [default: HOSTNAME/log].
-        #[arg(long)]
-        log_origin: Option<String>,
+        #[command(flatten)]
+        log: LogKeyArgs,
         /// Remove blobs that nothing publishes (left by a crash between storing and logging).
         #[arg(long)]
         delete_orphans: bool,
@@ -41,7 +40,8 @@ pub enum AdminCommand {
     /// then prove the move: every blob read back and hashed, the log audited with the same
     /// root, the same digests indexed. Start the instances with the same --log-key.
     Migrate {
-        /// The embedded installation's data directory.
+        /// The embedded installation's data directory (its log key at FROM/keys/log.pem
+        /// unless --log-key says otherwise).
         #[arg(long)]
         from: PathBuf,
         /// PostgreSQL URL of the destination, an empty database; the variable keeps a
@@ -54,12 +54,8 @@ pub enum AdminCommand {
         /// Endpoint of a non-AWS S3-compatible store [env: CAIRN_S3_ENDPOINT, AWS_ENDPOINT_URL]
         #[arg(long)]
         s3_endpoint: Option<String>,
-        /// Log key file [default: FROM/keys/log.pem].
-        #[arg(long)]
-        log_key: Option<PathBuf>,
-        /// Log origin [default: HOSTNAME/log].
-        #[arg(long)]
-        log_origin: Option<String>,
+        #[command(flatten)]
+        log: LogKeyArgs,
     },
 }
 
@@ -147,60 +143,47 @@ fn migrate(migration: cairn_registry::migrate::Migration) -> anyhow::Result<Exit
 
 /// Runs `cairn admin`.
 pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
-    let (data, log_key, log_origin) = match cmd {
-        AdminCommand::Reindex {
-            data,
-            log_key,
-            log_origin,
-        } => (data, log_key, log_origin),
+    match cmd {
+        AdminCommand::Reindex { data, log, storage } => {
+            let mut config = RegistryConfig::new(&data);
+            config.log = log.to_log_key();
+            storage.apply(&mut config);
+            reindex(config)
+        }
         AdminCommand::Verify {
             data,
-            log_key,
-            log_origin,
+            log,
             delete_orphans,
-        } => {
-            return verify(cairn_registry::scrub::Scrub {
-                log_key: log_key.unwrap_or_else(|| data.join("keys/log.pem")),
-                origin: log_origin.unwrap_or_else(cairn_tlog::keyfile::default_origin),
-                data_dir: data,
-                delete_orphans,
-            });
-        }
+        } => verify(cairn_registry::scrub::Scrub {
+            log: log.to_log_key(),
+            data_dir: data,
+            delete_orphans,
+        }),
         AdminCommand::Migrate {
             from,
             to_database,
             to_object_store,
             s3_endpoint,
-            log_key,
-            log_origin,
-        } => {
-            let to_database = match to_database {
-                Some(url) => url,
-                None => std::env::var("CAIRN_DATABASE")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .context("give --to-database or CAIRN_DATABASE")?,
-            };
-            return migrate(cairn_registry::migrate::Migration {
-                log_key: log_key.unwrap_or_else(|| from.join("keys/log.pem")),
-                origin: log_origin.unwrap_or_else(cairn_tlog::keyfile::default_origin),
-                from,
-                database: to_database,
-                object_store: to_object_store,
-                s3_endpoint: s3_endpoint.or_else(|| {
-                    ["CAIRN_S3_ENDPOINT", "AWS_ENDPOINT_URL"]
-                        .iter()
-                        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
-                }),
-            });
-        }
-    };
-    if !data.join("log/checkpoint").exists() {
-        anyhow::bail!("{} holds no transparency log", data.display());
+            log,
+        } => migrate(cairn_registry::migrate::Migration {
+            log: log.to_log_key(),
+            from,
+            database: to_database
+                .or_else(|| first_set(&["CAIRN_DATABASE"]))
+                .context("give --to-database or CAIRN_DATABASE")?,
+            object_store: to_object_store,
+            s3_endpoint: crate::common::storage::s3_endpoint(s3_endpoint),
+        }),
     }
-    let mut config = RegistryConfig::new(&data);
-    config.log_key = log_key;
-    config.log_origin = log_origin;
+}
+
+fn reindex(config: RegistryConfig) -> anyhow::Result<ExitCode> {
+    if config.database.is_none() && config.object_store.is_none() {
+        let data = &config.data_dir;
+        if !data.join("log/checkpoint").exists() {
+            anyhow::bail!("{} holds no transparency log", data.display());
+        }
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     let size = runtime.block_on(async {
         let registry = Registry::reindex(config)

@@ -6,38 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use cairn_secmem::LockedBuffer;
 use cairn_sign::{Algorithm, PrivateKey, PublicKey};
 
-/// Largest passphrase read.
-const MAX_PASSPHRASE: usize = 1024;
+use crate::common::files::{map_file, sha256_file};
+use crate::common::passphrase::PassphraseArgs;
+
 /// Largest signature file read.
 const MAX_SIGNATURE_FILE: u64 = 64 * 1024;
-
-/// Where a passphrase comes from (never the command line, where `ps` shows it).
-#[derive(Debug, Clone, clap::Args)]
-pub struct PassphraseArgs {
-    /// Read the key's passphrase from the first line of this file (`-` for standard input).
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
-}
-
-impl PassphraseArgs {
-    /// The passphrase, read into guarded memory.
-    pub fn read(&self) -> anyhow::Result<Option<LockedBuffer>> {
-        let Some(path) = &self.passphrase_file else {
-            return Ok(None);
-        };
-        let buf = if path.as_os_str() == "-" {
-            LockedBuffer::from_reader_until(&mut std::io::stdin().lock(), b'\n', MAX_PASSPHRASE)
-        } else {
-            let mut f = std::fs::File::open(path)
-                .with_context(|| format!("reading the passphrase from {}", path.display()))?;
-            LockedBuffer::from_reader_until(&mut f, b'\n', MAX_PASSPHRASE)
-        };
-        Ok(Some(buf.context("reading the passphrase")?))
-    }
-}
 
 /// Arguments of `cairn keygen`.
 #[derive(Debug, clap::Args)]
@@ -55,14 +30,23 @@ pub struct KeygenArgs {
     /// Replace existing files.
     #[arg(long)]
     force: bool,
-    /// Also write the key as an OpenPGP public key (`<OUT>.asc`) for `gpg --import`.
+    /// Also write the key as an OpenPGP public key (`<OUT>.asc`).
+    #[command(flatten)]
+    pgp: OpenPgpArgs,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+}
+
+/// `--openpgp [--user-id]`: the key as an OpenPGP public key too, for `gpg --import`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OpenPgpArgs {
+    /// As an OpenPGP public key for `gpg --import` (the user id is self-certified, so this
+    /// needs the private key).
     #[arg(long)]
     openpgp: bool,
     /// The OpenPGP user id ("Name <mail>").
     #[arg(long, requires = "openpgp")]
     user_id: Option<String>,
-    #[command(flatten)]
-    passphrase: PassphraseArgs,
 }
 
 fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
@@ -76,13 +60,9 @@ pub enum KeyCommand {
     Pub {
         /// Key file.
         key: PathBuf,
-        /// Print an armored OpenPGP public key for `gpg --import` (needs the private key:
-        /// the user id is self-certified).
-        #[arg(long)]
-        openpgp: bool,
-        /// The OpenPGP user id ("Name <mail>").
-        #[arg(long, requires = "openpgp")]
-        user_id: Option<String>,
+        /// Print it armored.
+        #[command(flatten)]
+        pgp: OpenPgpArgs,
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
@@ -179,11 +159,11 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing {}", args.out.display()))?;
     std::fs::write(&pub_out, key.public().to_pem())
         .with_context(|| format!("writing {}", pub_out.display()))?;
-    if args.openpgp {
+    if args.pgp.openpgp {
         let asc = PathBuf::from(format!("{}.asc", args.out.display()));
         let armored = cairn_sign::openpgp::export_public_key(
             &key,
-            &user_id_or_default(args.user_id.as_deref(), &key),
+            &user_id_or_default(args.pgp.user_id.as_deref(), &key),
         )?;
         std::fs::write(&asc, armored).with_context(|| format!("writing {}", asc.display()))?;
     }
@@ -218,8 +198,10 @@ pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KeyCommand::Pub {
             key,
-            openpgp: true,
-            user_id,
+            pgp: OpenPgpArgs {
+                openpgp: true,
+                user_id,
+            },
             passphrase,
         } => {
             let pass = passphrase.read()?;
@@ -266,7 +248,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
             )?
         }
         SignatureFormat::Hex | SignatureFormat::Raw => {
-            let map = read_signed_file(&args.file)?;
+            let map = map_file(&args.file)?;
             let signature =
                 key.sign(&cairn_sign::Signed::hashed(sha256_file(&args.file)?, &map))?;
             if args.format == SignatureFormat::Hex {
@@ -283,25 +265,6 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
         None => std::io::stdout().write_all(&bytes)?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// SHA-256 of a file, streamed.
-pub fn sha256_file(path: &Path) -> anyhow::Result<[u8; 32]> {
-    use sha2::Digest as _;
-    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut h = sha2::Sha256::new();
-    std::io::copy(&mut f, &mut h).with_context(|| format!("reading {}", path.display()))?;
-    Ok(h.finalize().into())
-}
-
-/// A whole file, for Ed25519 (mapped, not copied).
-fn read_signed_file(path: &Path) -> anyhow::Result<memmap2::Mmap> {
-    let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    // SAFETY: a read-only private mapping; a concurrent writer can only make the
-    // signature fail to verify, never break memory safety of the bytes we hash.
-    #[allow(unsafe_code)]
-    let map = unsafe { memmap2::Mmap::map(&f) };
-    map.with_context(|| format!("mapping {}", path.display()))
 }
 
 /// The signature bytes of `--signature` / `--signature-file`: hex text or raw bytes.
@@ -355,7 +318,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         return verify_attestation(&args);
     };
     if cairn_sign::openpgp::looks_like_openpgp(&signature) {
-        let data = read_signed_file(&args.file)?;
+        let data = map_file(&args.file)?;
         match cairn_sign::openpgp::verify_detached(&pgp_keys, &signature, &data) {
             Ok(found) => {
                 return report(
@@ -370,7 +333,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let digest = sha256_file(&args.file)?;
-    let bytes = read_signed_file(&args.file)?;
+    let bytes = map_file(&args.file)?;
     let signed = cairn_sign::Signed::hashed(digest, &bytes);
     let good = keys.iter().find(|key| key.verify(&signed, &signature));
     report(
@@ -387,7 +350,7 @@ fn verify_by_policy(args: &VerifyArgs, trust: &Path) -> anyhow::Result<ExitCode>
     let signature =
         signature_bytes(args)?.context("--trust needs --signature or --signature-file")?;
     let digest = sha256_file(&args.file)?;
-    let bytes = read_signed_file(&args.file)?;
+    let bytes = map_file(&args.file)?;
     let decision = policy.evaluate(
         &cairn_sign::policy::Artifact {
             name: args.name.as_deref().unwrap_or_default(),

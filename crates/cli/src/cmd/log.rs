@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use cairn_tlog::{DirStore, Fetcher, NoteVerifier, verify_log};
 
+use crate::common::log_key::LogKeyArgs;
+
 /// `cairn log …`
 #[derive(Debug, clap::Subcommand)]
 pub enum LogCommand {
@@ -14,12 +16,8 @@ pub enum LogCommand {
         /// The registry's data directory (key at DATA/keys/log.pem).
         #[arg(long, required_unless_present = "log_key")]
         data: Option<PathBuf>,
-        /// The key file itself.
-        #[arg(long)]
-        log_key: Option<PathBuf>,
-        /// The log origin [default: HOSTNAME/log].
-        #[arg(long)]
-        log_origin: Option<String>,
+        #[command(flatten)]
+        log: LogKeyArgs,
     },
     /// Check the checkpoint signature, recompute the root from every entry bundle and tile,
     /// and check consistency with an earlier checkpoint; exit non-zero on any mismatch.
@@ -42,16 +40,14 @@ pub enum LogCommand {
 /// Runs `cairn log`.
 pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
     let (tiles, key, since, save) = match cmd {
-        LogCommand::Key {
-            data,
-            log_key,
-            log_origin,
-        } => {
-            let path = log_key
-                .or_else(|| data.map(|d| d.join("keys/log.pem")))
-                .context("give --data or --log-key")?;
-            let origin = log_origin.unwrap_or_else(cairn_tlog::keyfile::default_origin);
-            let signer = cairn_tlog::keyfile::load(&path, &origin)?;
+        LogCommand::Key { data, log } => {
+            let log = log.to_log_key();
+            let path = match (&log.key, data) {
+                (Some(key), _) => key.clone(),
+                (None, Some(data)) => log.path(&data),
+                (None, None) => anyhow::bail!("give --data or --log-key"),
+            };
+            let signer = cairn_tlog::keyfile::load(&path, &log.origin())?;
             println!("{}", signer.verifier());
             return Ok(ExitCode::SUCCESS);
         }

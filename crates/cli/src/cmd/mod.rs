@@ -6,7 +6,6 @@ mod keys;
 mod log;
 mod publish;
 mod pull;
-mod remote;
 mod scan;
 mod serve;
 mod trust;

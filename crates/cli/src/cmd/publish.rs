@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use cairn_api::{Architecture, FileType};
-use cairn_client::VariantQuery;
+use anyhow::bail;
 
-use super::keys::{PassphraseArgs, sha256_file};
-use super::remote::{Bar, Remote, RemoteArgs};
+use crate::common::files::sha256_file;
+use crate::common::filters::Filters;
+use crate::common::passphrase::PassphraseArgs;
+use crate::common::remote::{Bar, Remote, RemoteArgs};
 
 /// Arguments of `cairn push`.
 #[derive(Debug, clap::Args)]
@@ -25,54 +25,6 @@ pub struct PushArgs {
     passphrase: PassphraseArgs,
     #[command(flatten)]
     remote: RemoteArgs,
-}
-
-/// Filters shared by `ls` and `pull`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Filters {
-    /// Plugin version (`pull` also takes NAME:VERSION).
-    #[arg(long = "plugin-version", id = "plugin_version")]
-    pub version: Option<String>,
-    /// File type: elf, pe, mach.
-    #[arg(long)]
-    pub file_type: Option<String>,
-    /// Architecture: x86_64, x86, arm64, arm.
-    #[arg(long)]
-    pub architecture: Option<String>,
-    /// memflow plugin ABI version.
-    #[arg(long)]
-    pub abi: Option<i32>,
-}
-
-impl Filters {
-    /// The registry query, or a clear error for a file type or architecture that no
-    /// registry knows.
-    pub fn query(&self, limit: u32) -> anyhow::Result<VariantQuery> {
-        let file_type = self
-            .file_type
-            .as_deref()
-            .map(|f| {
-                FileType::parse(f)
-                    .with_context(|| format!("--file-type {f:?}: expected elf, pe or mach"))
-            })
-            .transpose()?;
-        let architecture = self
-            .architecture
-            .as_deref()
-            .map(|a| {
-                Architecture::from_key(a).with_context(|| {
-                    format!("--architecture {a:?}: expected x86_64, x86, arm64 or arm")
-                })
-            })
-            .transpose()?;
-        Ok(VariantQuery {
-            version: self.version.clone(),
-            file_type,
-            architecture,
-            abi: self.abi,
-            limit: Some(limit),
-        })
-    }
 }
 
 /// Arguments of `cairn ls`.

@@ -7,12 +7,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use cairn_client::{LogState, PullRequest};
-use cairn_sign::policy::Policy;
+use cairn_client::PullRequest;
 
-use super::publish::Filters;
-use super::remote::{Bar, Remote, RemoteArgs, state_dir};
+use crate::common::filters::Filters;
+use crate::common::remote::{Bar, Remote, RemoteArgs};
+use crate::common::trust::{log_state, policy};
 
 /// Arguments of `cairn pull`.
 #[derive(Debug, clap::Args)]
@@ -32,22 +31,6 @@ pub struct PullArgs {
     json: bool,
     #[command(flatten)]
     remote: RemoteArgs,
-}
-
-/// The policy of `--trust`, else the config file's, checked as of now.
-pub fn policy(trust: Option<PathBuf>) -> anyhow::Result<Policy> {
-    let trust = match trust {
-        Some(t) => t,
-        None => super::remote::config()?.trust.context(
-            "no trust policy: pass --trust POLICY or put trust = \"FILE\" in the config file",
-        )?,
-    };
-    Ok(Policy::load(&trust, chrono::Utc::now())?)
-}
-
-/// Where this client keeps the checkpoints it saw.
-pub fn log_state() -> anyhow::Result<LogState> {
-    Ok(LogState::new(state_dir()?.join("checkpoints")))
 }
 
 /// Runs `cairn pull`.

@@ -273,7 +273,7 @@ fn verify(file: &Path, signature: Option<&Path>, key: Option<&Path>) -> anyhow::
         let keys = cairn_sign::TrustedKeys::load(&[key])?;
         let text =
             std::fs::read_to_string(sig).with_context(|| format!("reading {}", sig.display()))?;
-        let digest = file_sha256(file)?;
+        let digest = crate::common::files::sha256_file(file)?;
         let check = keys
             .check(&text, &digest)
             .with_context(|| format!("{} does not verify", sig.display()))?;
@@ -292,7 +292,9 @@ fn sign_file(file: &Path, key: &Path) -> anyhow::Result<String> {
     if key.algorithm() == cairn_sign::Algorithm::Ed25519 {
         bail!("scans carry ECDSA signatures (hex DER): sign with a secp256k1 or P-256 key");
     }
-    Ok(hex::encode(key.sign_digest(&file_sha256(file)?)?))
+    Ok(hex::encode(
+        key.sign_digest(&crate::common::files::sha256_file(file)?)?,
+    ))
 }
 
 fn sign(file: &Path, key: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -324,7 +326,7 @@ fn fetch(url: &str, trust: &BaselineTrust) -> anyhow::Result<Manifest> {
     let keys;
     let policy;
     let (signers, vkey) = if let Some(path) = &trust.trust {
-        policy = super::pull::policy(Some(path.clone()))?;
+        policy = crate::common::trust::policy(Some(path.clone()))?;
         let vkey = policy
             .log_key()
             .context("the trust policy pins no log ([log] key): a baseline must be proven in one")?
@@ -342,7 +344,7 @@ fn fetch(url: &str, trust: &BaselineTrust) -> anyhow::Result<Manifest> {
         );
     };
     let log = cairn_tlog::NoteVerifier::parse(&vkey).context("the log key")?;
-    let state = super::pull::log_state()?;
+    let state = crate::common::trust::log_state()?;
     let runtime = tokio::runtime::Runtime::new()?;
     let baseline = runtime.block_on(cairn_client::baseline::fetch(
         &client,
@@ -360,12 +362,4 @@ fn fetch(url: &str, trust: &BaselineTrust) -> anyhow::Result<Manifest> {
     );
     let file = File::open(baseline.file.path())?;
     Manifest::read(BufReader::new(file)).with_context(|| format!("reading the baseline from {url}"))
-}
-
-fn file_sha256(path: &Path) -> anyhow::Result<[u8; 32]> {
-    use sha2::Digest as _;
-    let mut hasher = sha2::Sha256::new();
-    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hasher.finalize().into())
 }

@@ -10,6 +10,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use cairn_server::{BearerToken, Server, ServerConfig, TokenSource};
 
+use crate::common::env::first_set as env;
+use crate::common::log_key::LogKeyArgs;
+use crate::common::storage::StorageArgs;
+
 /// Arguments of `cairn serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -30,30 +34,14 @@ pub struct ServeArgs {
     /// Largest accepted upload in bytes [env: CAIRN_MAX_UPLOAD_BYTES] [default: 268435456]
     #[arg(long)]
     max_upload_bytes: Option<u64>,
-    /// Transparency-log signing key, PKCS#8 Ed25519 PEM [env: CAIRN_LOG_KEY]
-    /// [default: DATA/keys/log.pem, generated on first start]
-    #[arg(long)]
-    log_key: Option<PathBuf>,
-    /// Transparency-log origin, also the key name [env: CAIRN_LOG_ORIGIN] [default: HOSTNAME/log]
-    #[arg(long)]
-    log_origin: Option<String>,
-    /// PostgreSQL URL for the index (`postgres://user@host/db`) instead of the embedded
-    /// SQLite file [env: CAIRN_DATABASE]
-    #[arg(long)]
-    database: Option<String>,
+    #[command(flatten)]
+    log: LogKeyArgs,
+    #[command(flatten)]
+    storage: StorageArgs,
     /// Signed trust policy (`cairn trust`): its signer keys verify uploads, and each
     /// plugin's name and version must pass it, deny list first [env: CAIRN_TRUST]
     #[arg(long)]
     trust: Option<PathBuf>,
-    /// S3-compatible bucket for blobs, attestations and log tiles (`s3://bucket/prefix`),
-    /// shared by every instance; credentials and region from the usual AWS_* variables
-    /// [env: CAIRN_OBJECT_STORE] [default: files in the data directory]
-    #[arg(long)]
-    object_store: Option<String>,
-    /// Endpoint of a non-AWS S3-compatible store (`http://127.0.0.1:9000`)
-    /// [env: CAIRN_S3_ENDPOINT, AWS_ENDPOINT_URL]
-    #[arg(long)]
-    s3_endpoint: Option<String>,
     /// Seconds to receive a request's headers; also how long an idle keep-alive connection
     /// is kept
     #[arg(long, env = "CAIRN_HEADER_TIMEOUT", default_value_t = cairn_server::DEFAULT_HEADER_TIMEOUT.as_secs())]
@@ -81,43 +69,31 @@ const RESERVED_FDS: u64 = 64;
 /// returns how many connections fit under it.
 fn fit_open_files(connections: usize) -> usize {
     let want = connections as u64 + RESERVED_FDS;
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
-    #[allow(unsafe_code)]
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return connections;
-        }
-        if lim.rlim_cur < want && lim.rlim_max > lim.rlim_cur {
-            let raised = libc::rlimit {
-                rlim_cur: want.min(lim.rlim_max),
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                lim.rlim_cur = raised.rlim_cur;
-            }
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let mut lim = getrlimit(Resource::Nofile);
+    // `None` is unlimited.
+    let current = lim.current.unwrap_or(u64::MAX);
+    let maximum = lim.maximum.unwrap_or(u64::MAX);
+    if current < want && maximum > current {
+        let raised = Rlimit {
+            current: Some(want.min(maximum)),
+            maximum: lim.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            lim = raised;
         }
     }
-    let fit = lim.rlim_cur.saturating_sub(RESERVED_FDS).max(1) as usize;
+    let current = lim.current.unwrap_or(u64::MAX);
+    let fit = usize::try_from(current.saturating_sub(RESERVED_FDS).max(1)).unwrap_or(usize::MAX);
     if fit < connections {
         use std::io::Write as _;
         let _ = writeln!(
             std::io::stderr(),
             "cairn: WARNING: the open-file limit ({}) allows {fit} connections, not {connections}: raise it with `ulimit -n` or LimitNOFILE=",
-            lim.rlim_cur
+            current
         );
     }
     connections.min(fit)
-}
-
-/// The first of the named environment variables that is set and not empty.
-fn env(names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
 }
 
 impl ServeArgs {
@@ -158,24 +134,17 @@ impl ServeArgs {
             body_grace: std::time::Duration::from_secs(self.body_grace),
             max_connections: fit_open_files(self.max_connections.max(1)),
         };
-        config.log_key = self
-            .log_key
-            .or_else(|| env(&["CAIRN_LOG_KEY"]).map(PathBuf::from));
-        config.log_origin = self.log_origin.or_else(|| env(&["CAIRN_LOG_ORIGIN"]));
-        config.database = self.database.or_else(|| env(&["CAIRN_DATABASE"]));
-        config.object_store = self.object_store.or_else(|| env(&["CAIRN_OBJECT_STORE"]));
-        config.s3_endpoint = self
-            .s3_endpoint
-            .or_else(|| env(&["CAIRN_S3_ENDPOINT", "AWS_ENDPOINT_URL"]));
-        config.trust = self
+        config.registry.log = self.log.to_log_key();
+        self.storage.apply(&mut config.registry);
+        config.registry.trust = self
             .trust
             .or_else(|| env(&["CAIRN_TRUST"]).map(PathBuf::from));
         config.token = token;
-        config.public_keys = public_keys;
+        config.registry.public_keys = public_keys;
         if let Some(n) = self.max_upload_bytes {
-            config.max_upload_bytes = n;
+            config.registry.max_upload_bytes = n;
         } else if let Some(n) = env(&["CAIRN_MAX_UPLOAD_BYTES"]) {
-            config.max_upload_bytes = n
+            config.registry.max_upload_bytes = n
                 .parse()
                 .with_context(|| format!("invalid CAIRN_MAX_UPLOAD_BYTES {n:?}"))?;
         }
@@ -227,7 +196,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let served = runtime.block_on(async move {
-        let data = config.data_dir.clone();
+        let data = config.registry.data_dir.clone();
         let server = Server::bind(config).await.context("starting the server")?;
         announce(&server, &data);
         server.run(shutdown_signal()).await.context("serving")?;

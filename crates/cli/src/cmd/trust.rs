@@ -8,7 +8,7 @@ use cairn_sign::PublicKey;
 use cairn_sign::policy::{DeniedPackage, LogPin, Policy, PolicyDoc, Root, SignerEntry};
 use chrono::{DateTime, Duration, Utc};
 
-use super::keys::PassphraseArgs;
+use crate::common::passphrase::PassphraseArgs;
 
 /// `cairn trust …`
 #[derive(Debug, clap::Subcommand)]

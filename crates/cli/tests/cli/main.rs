@@ -1,6 +1,7 @@
 //! Black-box tests of the `cairn` binary, one module per topic.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod architecture;
 mod baseline;
 mod crash;
 mod damage;
@@ -12,6 +13,7 @@ mod log;
 mod migrate;
 mod openpgp;
 mod pull;
+mod reindex;
 mod scale;
 mod scan;
 mod secrets;

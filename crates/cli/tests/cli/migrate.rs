@@ -1,7 +1,10 @@
 //! `cairn admin migrate`: an embedded installation moved to PostgreSQL + S3 serves the same
 //! listings, bytes, attestations and log, and its log goes on growing from there.
 
-use crate::util::{Served, cairn, fixtures, ok, plugin, pub_key, serve_args, sha256_hex, upload};
+use crate::util::{
+    Served, cairn, fixtures, ok, plugin, pub_key, serve_args, sha256_hex, shared_storage_args,
+    upload,
+};
 
 const TOKEN: &str = "migrate-token";
 
@@ -111,15 +114,10 @@ async fn a_populated_embedded_registry_moves_to_postgres_and_s3() {
     args.extend([
         "--public-key".into(),
         in_toto.join("signer.pub.pem").display().to_string(),
-        "--database".into(),
-        database.clone(),
-        "--object-store".into(),
-        bucket.url.clone(),
-        "--s3-endpoint".into(),
-        bucket.endpoint.clone(),
         "--log-key".into(),
         log_key.display().to_string(),
     ]);
+    args.extend(shared_storage_args(&database, &bucket));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = cairn();
     cmd.envs(cairn_testkit::s3::CREDENTIALS);

@@ -123,6 +123,18 @@ impl Drop for Served {
     }
 }
 
+/// `--database`, `--object-store`, `--s3-endpoint` of a registry on PostgreSQL and a bucket.
+pub fn shared_storage_args(database: &str, bucket: &cairn_testkit::s3::Bucket) -> Vec<String> {
+    vec![
+        "--database".into(),
+        database.to_owned(),
+        "--object-store".into(),
+        bucket.url.clone(),
+        "--s3-endpoint".into(),
+        bucket.endpoint.clone(),
+    ]
+}
+
 pub fn serve_args<'a>(data: &'a Path, token: &'a str, key: &'a Path) -> Vec<String> {
     vec![
         "--addr".into(),

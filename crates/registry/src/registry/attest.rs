@@ -5,7 +5,7 @@ use cairn_sign::attestation::Attestation;
 use super::Registry;
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::index::Change;
+use crate::log_entry::{EntryCodec as _, LogEntry};
 use crate::opening::read_blocking;
 
 impl Registry {
@@ -27,14 +27,16 @@ impl Registry {
         .map_err(|e| Error::Internal(e.to_string()))?;
         let (checked, doc) = checked?;
         self.writable().await?;
-        let entry = cairn_tlog::entry::canonical(
-            &serde_json::to_value(&checked).map_err(|e| Error::Internal(e.to_string()))?,
-        );
-        if entry.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
-            return Err(Error::EntryTooLarge {
-                what: "too many subjects or signers in the attestation",
-                size: entry.len(),
-            });
+        let entry = LogEntry::Attestation {
+            format: checked.format.to_owned(),
+            digest: checked.digest.clone(),
+            subjects: checked.subjects.clone(),
+            signers: checked.signers.clone(),
+        };
+        let size = entry.to_bytes().len();
+        if size > cairn_tlog::tile::MAX_ENTRY_SIZE {
+            let what = "too many subjects or signers in the attestation";
+            return Err(Error::EntryTooLarge { what, size });
         }
         let digest = Digest::parse(&checked.digest)
             .ok_or_else(|| Error::Internal("attestation digest".into()))?;
@@ -45,7 +47,7 @@ impl Registry {
         }
         self.store_object(&name, doc).await?;
         let recorded = self
-            .record(entry, Change::Nothing)
+            .record(&entry)
             .await?
             .ok_or_else(|| Error::Internal("an attestation changes nothing to refuse".into()))?;
         let appended = self.published(recorded).await?;

@@ -1,10 +1,10 @@
 //! Signed filesystem scans: checked, stored and logged.
 
-use super::{LogEntry, Registry, now_ns};
+use super::Registry;
+use super::publish::now_ns;
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::index::Change;
-use crate::log_entry::EntryCodec as _;
+use crate::log_entry::LogEntry;
 use crate::model::{UploadOutcome, time_of};
 use crate::scans::ScanSummary;
 use crate::staging::Staged;
@@ -52,10 +52,8 @@ impl Registry {
             let entry = LogEntry::Scan {
                 scan: summary.clone(),
                 created_ns,
-            }
-            .to_bytes();
-            self.record(entry, Change::Scan(&summary, created_ns))
-                .await?
+            };
+            self.record(&entry).await?
         };
         match recorded {
             Some(recorded) => {

@@ -8,11 +8,11 @@ use serde_json::json;
 
 use crate::util::{TOKEN, TestApp, fixtures};
 
-fn in_toto(name: &str) -> std::path::PathBuf {
+pub(crate) fn in_toto(name: &str) -> std::path::PathBuf {
     fixtures().join("../in-toto").join(name)
 }
 
-async fn submit(app: &TestApp, body: Vec<u8>, token: Option<&str>) -> (u16, String) {
+pub(crate) async fn submit(app: &TestApp, body: Vec<u8>, token: Option<&str>) -> (u16, String) {
     let mut req = app.client.post(app.url("/log/entries")).body(body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -23,7 +23,7 @@ async fn submit(app: &TestApp, body: Vec<u8>, token: Option<&str>) -> (u16, Stri
 
 #[tokio::test]
 async fn in_toto_link_is_verified_stored_and_logged() {
-    let app = TestApp::start_with(|c| c.public_keys.push(in_toto("signer.pub.pem"))).await;
+    let app = TestApp::start_with(|c| c.registry.public_keys.push(in_toto("signer.pub.pem"))).await;
     let link = std::fs::read(in_toto("package.1c656f99.link")).unwrap();
     assert_eq!(submit(&app, link.clone(), None).await.0, 401);
     let (status, body) = submit(&app, link.clone(), Some(TOKEN)).await;
@@ -112,7 +112,7 @@ async fn dsse_app(seed: u8) -> (ed25519_dalek::SigningKey, TestApp) {
     )
     .unwrap();
     // The server reads the key at start: the directory may go afterwards.
-    let app = TestApp::start_with(|c| c.public_keys.push(pem.clone())).await;
+    let app = TestApp::start_with(|c| c.registry.public_keys.push(pem.clone())).await;
     (key, app)
 }
 
@@ -146,7 +146,7 @@ async fn dsse_envelopes_are_verified() {
 
 #[tokio::test]
 async fn an_attestation_is_logged_once() {
-    let app = TestApp::start_with(|c| c.public_keys.push(in_toto("signer.pub.pem"))).await;
+    let app = TestApp::start_with(|c| c.registry.public_keys.push(in_toto("signer.pub.pem"))).await;
     let link = std::fs::read(in_toto("package.1c656f99.link")).unwrap();
     let (status, body) = submit(&app, link.clone(), Some(TOKEN)).await;
     assert_eq!(status, 200, "{body}");

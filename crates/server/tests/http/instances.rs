@@ -23,15 +23,15 @@ async fn a_write_through_one_instance_shows_in_the_others_listings() {
     cairn_testkit::s3::assert_credentials_in_env();
     let bucket = cairn_testkit::s3::bucket().await;
     let shared = |c: &mut ServerConfig| {
-        c.database = Some(url.clone());
-        c.object_store = Some(bucket.url.clone());
-        c.s3_endpoint = Some(bucket.endpoint.clone());
+        c.registry.database = Some(url.clone());
+        c.registry.object_store = Some(bucket.url.clone());
+        c.registry.s3_endpoint = Some(bucket.endpoint.clone());
     };
     let a = TestApp::start_with(shared).await;
     let key = a.data_dir().join("keys/log.pem");
     let b = TestApp::start_with(|c| {
         shared(c);
-        c.log_key = Some(key.clone());
+        c.registry.log.key = Some(key.clone());
     })
     .await;
     // A third instance with a log key of its own is refused: one log, one key.
@@ -112,10 +112,10 @@ async fn without_a_leader_writes_are_recorded_then_published_on_takeover() {
         .await
         .unwrap();
     let app = TestApp::start_with(|c| {
-        c.database = Some(url.clone());
-        c.object_store = Some(bucket.url.clone());
-        c.s3_endpoint = Some(bucket.endpoint.clone());
-        c.log_wait = Duration::from_secs(1);
+        c.registry.database = Some(url.clone());
+        c.registry.object_store = Some(bucket.url.clone());
+        c.registry.s3_endpoint = Some(bucket.endpoint.clone());
+        c.registry.log_wait = Duration::from_secs(1);
     })
     .await;
     let bytes = padded_plugin(5);

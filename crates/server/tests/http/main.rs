@@ -9,6 +9,7 @@ mod instances;
 mod log;
 mod ops;
 mod queries;
+mod reindex;
 mod scans;
 mod timeouts;
 mod trust;

@@ -5,7 +5,7 @@ use reqwest::multipart::{Form, Part};
 
 use crate::util::{TOKEN, TestApp, sha256_hex, sign};
 
-async fn post(app: &TestApp, bytes: Vec<u8>, signature: &str) -> (u16, String) {
+pub(crate) async fn post(app: &TestApp, bytes: Vec<u8>, signature: &str) -> (u16, String) {
     let form = Form::new()
         .part("file", Part::bytes(bytes).file_name("scan.jsonl"))
         .text("signature", signature.to_owned());
@@ -20,9 +20,8 @@ async fn post(app: &TestApp, bytes: Vec<u8>, signature: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-#[tokio::test]
-async fn a_signed_scan_is_stored_logged_listed_and_served() {
-    let app = TestApp::start().await;
+/// A scan record of a small tree: `a` and `d/b`, as `cairn scan` writes it.
+pub(crate) fn small_scan() -> Vec<u8> {
     let tree = tempfile::tempdir().unwrap();
     std::fs::write(tree.path().join("a"), b"alpha").unwrap();
     std::fs::create_dir(tree.path().join("d")).unwrap();
@@ -33,6 +32,13 @@ async fn a_signed_scan_is_stored_logged_listed_and_served() {
         .unwrap();
     let mut bytes = Vec::new();
     cairn_scan::Manifest::write(&scan, &mut bytes).unwrap();
+    bytes
+}
+
+#[tokio::test]
+async fn a_signed_scan_is_stored_logged_listed_and_served() {
+    let app = TestApp::start().await;
+    let bytes = small_scan();
     let digest = sha256_hex(&bytes);
 
     let (status, body) = post(&app, bytes.clone(), &sign(&bytes)).await;

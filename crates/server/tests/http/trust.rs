@@ -56,8 +56,8 @@ async fn uploads_must_pass_the_servers_trust_policy() {
     let dir = tempfile::tempdir().unwrap();
     let allow = policy(dir.path(), &["synth*"], |_| {});
     let app = TestApp::start_with(|c| {
-        c.public_keys.clear();
-        c.trust = Some(allow.clone());
+        c.registry.public_keys.clear();
+        c.registry.trust = Some(allow.clone());
     })
     .await;
     app.upload_ok(padded_plugin(1), "Added").await;
@@ -71,8 +71,8 @@ async fn uploads_must_pass_the_servers_trust_policy() {
 
     let globs = policy(dir.path(), &["other-*"], |_| {});
     let app = TestApp::start_with(|c| {
-        c.public_keys.clear();
-        c.trust = Some(globs.clone());
+        c.registry.public_keys.clear();
+        c.registry.trust = Some(globs.clone());
     })
     .await;
     refused(&app, padded_plugin(3), "outside its package globs").await;
@@ -87,8 +87,8 @@ async fn uploads_must_pass_the_servers_trust_policy() {
         });
     });
     let app = TestApp::start_with(|c| {
-        c.public_keys.clear();
-        c.trust = Some(deny.clone());
+        c.registry.public_keys.clear();
+        c.registry.trust = Some(deny.clone());
     })
     .await;
     refused(&app, denied_bytes, "deny list").await;
@@ -110,7 +110,7 @@ async fn an_unsigned_or_expired_policy_stops_the_start() {
             "127.0.0.1:0".parse().unwrap(),
             dir.path().join("data"),
         );
-        c.trust = Some(expired);
+        c.registry.trust = Some(expired);
         c
     };
     let err = cairn_server::Server::bind(config)

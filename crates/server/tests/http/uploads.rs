@@ -100,7 +100,7 @@ async fn signatures_are_checked_normalised_and_recorded() {
 /// Without configured keys a well-formed signature is stored, marked unverified.
 #[tokio::test]
 async fn without_keys_signatures_are_stored_unverified() {
-    let app = TestApp::start_with(|c| c.public_keys.clear()).await;
+    let app = TestApp::start_with(|c| c.registry.public_keys.clear()).await;
     let bytes = padded_plugin(5);
     let stranger = k256::ecdsa::SigningKey::from_slice(&[42u8; 32]).unwrap();
     let sig = crate::util::sign_with(&stranger, &bytes);
@@ -236,7 +236,7 @@ async fn duplicate_descriptor_names_of_one_kind_are_refused() {
 
 #[tokio::test]
 async fn oversize_uploads_get_413_and_leave_nothing() {
-    let app = TestApp::start_with(|c| c.max_upload_bytes = 100_000).await;
+    let app = TestApp::start_with(|c| c.registry.max_upload_bytes = 100_000).await;
     let fits = padded_plugin(100_000 - 15_192);
     assert_eq!(fits.len(), 100_000);
     app.upload_ok(fits, "Added").await;

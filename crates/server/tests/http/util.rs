@@ -93,15 +93,15 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
         config.token = BearerToken::new(TOKEN);
-        config.public_keys = vec![fixtures().join("test-keys/fixture-test-pub-key.pem")];
+        config.registry.public_keys = vec![fixtures().join("test-keys/fixture-test-pub-key.pem")];
         if cairn_testkit::pg::wanted() {
-            config.database = Some(cairn_testkit::pg::database_url().await);
+            config.registry.database = Some(cairn_testkit::pg::database_url().await);
         }
         if cairn_testkit::s3::wanted() {
             cairn_testkit::s3::assert_credentials_in_env();
             let bucket = cairn_testkit::s3::bucket().await;
-            config.object_store = Some(bucket.url);
-            config.s3_endpoint = Some(bucket.endpoint);
+            config.registry.object_store = Some(bucket.url);
+            config.registry.s3_endpoint = Some(bucket.endpoint);
         }
         tweak(&mut config);
         let mut app = TestApp {
@@ -145,13 +145,16 @@ impl TestApp {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.config.data_dir.clone()
+        self.config.registry.data_dir.clone()
     }
 
     /// The shared object store, when the app has one.
     pub fn objects(&self) -> Option<std::sync::Arc<dyn object_store::ObjectStore>> {
-        let url = self.config.object_store.as_deref()?;
-        Some(cairn_registry::objects::open_s3(url, self.config.s3_endpoint.as_deref()).unwrap())
+        let url = self.config.registry.object_store.as_deref()?;
+        Some(
+            cairn_registry::objects::open_s3(url, self.config.registry.s3_endpoint.as_deref())
+                .unwrap(),
+        )
     }
 
     /// Whether the blob of `digest` is stored (in the data directory or the bucket).
@@ -205,8 +208,8 @@ impl TestApp {
         for name in names {
             store.delete(&name).await.unwrap();
         }
-        let bucket = self.config.object_store.as_deref().unwrap();
-        let endpoint = self.config.s3_endpoint.as_deref().unwrap();
+        let bucket = self.config.registry.object_store.as_deref().unwrap();
+        let endpoint = self.config.registry.s3_endpoint.as_deref().unwrap();
         let r = self
             .client
             .delete(format!("{endpoint}/{}", bucket.trim_start_matches("s3://")))
@@ -220,13 +223,16 @@ impl TestApp {
         );
     }
 
+    /// The PostgreSQL URL of the app's index, on the PostgreSQL tier.
+    pub fn database(&self) -> Option<String> {
+        self.config.registry.database.clone()
+    }
+
     /// The app's registry configuration with the embedded SQLite index, for tools that
     /// open the same data (and bucket) directly.
     pub fn registry_config(&self) -> cairn_registry::RegistryConfig {
-        let mut config = cairn_registry::RegistryConfig::new(self.data_dir());
-        config.public_keys = self.config.public_keys.clone();
-        config.object_store = self.config.object_store.clone();
-        config.s3_endpoint = self.config.s3_endpoint.clone();
+        let mut config = self.config.registry.clone();
+        config.database = None;
         config
     }
 

@@ -1,0 +1,12 @@
+//! What several commands share: talking to a registry, passphrases, the log key and storage
+//! flags, plugin filters, the user's trust state, environment variables and file digests.
+//! Commands are peers: each imports from here, never from another command.
+
+pub mod env;
+pub mod files;
+pub mod filters;
+pub mod log_key;
+pub mod passphrase;
+pub mod remote;
+pub mod storage;
+pub mod trust;

@@ -1,0 +1,62 @@
+//! The index as a projection of the log: [`apply`] is the one place a log entry becomes
+//! rows. The write path, the shared log's sequencing transaction, start-up replay, reindex
+//! and migrate all call it, so the index the write path builds and the one rebuilt from the
+//! log are the same by construction.
+
+use super::{Index, WriteTx, artifacts, scans};
+use crate::digest::Digest;
+use crate::error::Error;
+use crate::log_entry::{EntryCodec as _, LogEntry};
+
+/// Applies log entry `at` to the index inside `tx`. Returns false when it changed nothing
+/// (the artifact or scan already indexed, the artifact to delete absent), true otherwise;
+/// an attestation changes no row and counts as applied.
+pub(crate) async fn apply(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result<bool, Error> {
+    match entry {
+        LogEntry::Artifact { .. } => match entry.to_artifact(at)? {
+            Some(artifact) => artifacts::insert_rows(tx, &artifact).await,
+            None => Ok(false),
+        },
+        LogEntry::Delete { digest, .. } => {
+            let digest = Digest::parse(digest)
+                .ok_or_else(|| Error::Corrupt(format!("log entry {at}: bad digest {digest:?}")))?;
+            artifacts::remove_rows(tx, &digest).await
+        }
+        LogEntry::Scan { scan, created_ns } => {
+            let mut scan = scan.clone();
+            scan.log_index = Some(at);
+            scans::insert_row(tx, &scan, *created_ns).await
+        }
+        LogEntry::Attestation { .. } => Ok(true),
+    }
+}
+
+/// Empties every projected table inside `tx`, so a reindex applies the log to nothing
+/// (variant ids restart too: the rebuilt rows are the write path's, id for id).
+pub(crate) async fn clear(tx: &mut WriteTx) -> Result<(), Error> {
+    on_tx!(tx, |conn, Db| {
+        for table in ["variants", "artifacts", "plugins", "scans"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *conn)
+                .await?;
+        }
+    });
+    if let WriteTx::Postgres(tx) = tx {
+        sqlx::query("ALTER SEQUENCE variants_id_seq RESTART WITH 1")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+impl Index {
+    /// Applies log entry `at` in a transaction of its own (see [`apply`]).
+    pub async fn apply(&self, entry: &LogEntry, at: u64) -> Result<bool, Error> {
+        let mut tx = self.begin().await?;
+        let applied = apply(&mut tx, entry, at).await?;
+        if applied {
+            tx.commit().await?;
+        }
+        Ok(applied)
+    }
+}
