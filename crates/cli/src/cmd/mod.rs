@@ -1,6 +1,7 @@
 //! The subcommands.
 
 mod admin;
+mod efi;
 mod inspect;
 mod keys;
 mod log;
@@ -63,6 +64,9 @@ enum Command {
     Trust(trust::TrustCommand),
     /// Record a filesystem (digests, permissions, owners, attributes) and compare records.
     Scan(scan::ScanArgs),
+    /// UEFI Secure Boot: image digests and signature lists.
+    #[command(subcommand)]
+    Efi(efi::EfiCommand),
 }
 
 /// Runs the chosen command.
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Efi(cmd) => efi::run(cmd),
         Command::Log(cmd) => log::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Keygen(args) => keys::keygen(args),

@@ -19,3 +19,21 @@ pub fn map_file(path: &Path) -> anyhow::Result<cairn_mmap::Mapped> {
     let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     cairn_mmap::map(&f).with_context(|| format!("mapping {}", path.display()))
 }
+
+/// Writes `bytes` to `path` through a temporary file beside it, so `path` appears whole or
+/// not at all.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

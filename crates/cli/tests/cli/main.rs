@@ -5,6 +5,7 @@ mod architecture;
 mod baseline;
 mod crash;
 mod damage;
+mod efi;
 mod full_disk;
 mod inspect;
 mod keys;

@@ -1,0 +1,213 @@
+//! `cairn efi …`: UEFI Secure Boot files. `hash` prints an image's Authenticode digest (what
+//! db and dbx list), `sign` signs an image with a db key, `esl` builds an EFI signature
+//! list, `show` prints one.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use cairn_efi::siglist::{self, SignatureList};
+use cairn_efi::{Guid, authenticode, cert};
+
+use crate::common::files::map_file;
+
+/// `cairn efi …`
+#[derive(Debug, clap::Subcommand)]
+pub enum EfiCommand {
+    /// Print the SHA-256 Authenticode digest of PE/EFI images (what `pesign --hash` and
+    /// `hash-to-efi-sig-list` compute), one `DIGEST  FILE` line each.
+    Hash {
+        /// EFI images.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Build an EFI signature list (`.esl`, the contents of PK, KEK, db or dbx): one list
+    /// per certificate, then one list of image digests.
+    Esl {
+        /// The owner GUID of every entry.
+        #[arg(long)]
+        owner: String,
+        /// An X.509 certificate (PEM or DER) to list; repeatable.
+        #[arg(long = "cert")]
+        certs: Vec<PathBuf>,
+        /// An EFI image whose Authenticode digest to list; repeatable.
+        #[arg(long = "hash")]
+        images: Vec<PathBuf>,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign an EFI image (Authenticode, as sbsign does) with an RSA db key and its
+    /// certificate; the key is read into guarded memory.
+    Sign {
+        /// The unsigned EFI image.
+        image: PathBuf,
+        /// The db private key (PEM: PKCS#8 or PKCS#1 RSA, unencrypted).
+        #[arg(long)]
+        key: PathBuf,
+        /// The db certificate (PEM or DER).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Where to write the signed image [default: IMAGE.signed].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Decide an image as UEFI firmware does: allowed when a signature chains to a db
+    /// certificate or its digest is in db, refused when its digest or a certificate of the
+    /// chain is in dbx (which always wins). Exit 1 when refused.
+    Verify {
+        /// The EFI image.
+        image: PathBuf,
+        /// A db certificate (PEM or DER) or signature list; repeatable.
+        #[arg(long, required = true)]
+        db: Vec<PathBuf>,
+        /// A dbx certificate or signature list; repeatable.
+        #[arg(long)]
+        dbx: Vec<PathBuf>,
+    },
+    /// Print the lists of an `.esl` file (or a variable's contents): type, owner, and the
+    /// certificate's subject and SHA-256, or the image digest.
+    Show {
+        /// The signature list file.
+        file: PathBuf,
+    },
+}
+
+/// Runs `cairn efi`.
+pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        EfiCommand::Hash { images } => {
+            let mut out = std::io::stdout().lock();
+            for image in images {
+                writeln!(
+                    out,
+                    "{}  {}",
+                    hex::encode(image_digest(&image)?),
+                    image.display()
+                )?;
+            }
+        }
+        EfiCommand::Esl {
+            owner,
+            certs,
+            images,
+            out,
+        } => {
+            let owner: Guid = owner.parse()?;
+            let mut lists = Vec::new();
+            for path in &certs {
+                let bytes = read(path)?;
+                let der = cert::certificate_der(&bytes)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                lists.push(SignatureList::x509(owner, &der));
+            }
+            let digests = images
+                .iter()
+                .map(|i| image_digest(i.as_path()))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if !digests.is_empty() {
+                lists.push(SignatureList::sha256(owner, &digests));
+            }
+            anyhow::ensure!(!lists.is_empty(), "give at least one --cert or --hash");
+            std::fs::write(&out, siglist::to_bytes(&lists))
+                .with_context(|| format!("writing {}", out.display()))?;
+        }
+        EfiCommand::Show { file } => show(&file)?,
+        EfiCommand::Verify { image, db, dbx } => return verify(&image, &db, &dbx),
+        EfiCommand::Sign {
+            image,
+            key,
+            cert,
+            out,
+        } => {
+            let secret = cairn_secmem::read_pem_file(&key)
+                .with_context(|| format!("reading the key {}", key.display()))?;
+            let db = cairn_efi::sign::DbKey::new(secret.der, &read(&cert)?)
+                .with_context(|| format!("loading {} with {}", key.display(), cert.display()))?;
+            let signed = cairn_efi::sign::sign(&map_file(&image)?, &db)
+                .with_context(|| format!("signing {}", image.display()))?;
+            let out = out.unwrap_or_else(|| {
+                let mut name = image.clone().into_os_string();
+                name.push(".signed");
+                PathBuf::from(name)
+            });
+            crate::common::files::write_atomically(&out, &signed.image)?;
+            println!("{} signed: {}", out.display(), hex::encode(signed.digest));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn image_digest(image: &Path) -> anyhow::Result<[u8; 32]> {
+    let map = map_file(image)?;
+    authenticode::digest(&map).with_context(|| format!("{} is not an EFI image", image.display()))
+}
+
+fn database(files: &[PathBuf]) -> anyhow::Result<cairn_efi::verify::Database> {
+    let mut database = cairn_efi::verify::Database::default();
+    for f in files {
+        database.add_file(&read(f)?).with_context(|| {
+            format!(
+                "{} is neither a certificate nor a signature list",
+                f.display()
+            )
+        })?;
+    }
+    Ok(database)
+}
+
+fn verify(image: &Path, db: &[PathBuf], dbx: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    use cairn_efi::verify::Allowed;
+    let (db, dbx) = (database(db)?, database(dbx)?);
+    let decision = cairn_efi::verify::verify(&map_file(image)?, &db, &dbx)
+        .with_context(|| format!("{} is not an EFI image", image.display()))?;
+    Ok(match decision {
+        Ok(Allowed::DigestInDb) => {
+            println!("{}: allowed: its digest is in db", image.display());
+            ExitCode::SUCCESS
+        }
+        Ok(Allowed::Signed { signer, anchor }) => {
+            println!(
+                "{}: allowed: signed by {signer}, which chains to db certificate {anchor}",
+                image.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(refused) => {
+            println!("{}: REFUSED: {refused}", image.display());
+            ExitCode::from(1)
+        }
+    })
+}
+
+fn show(file: &Path) -> anyhow::Result<()> {
+    let lists = siglist::parse(&read(file)?)
+        .with_context(|| format!("{} is not an EFI signature list", file.display()))?;
+    let mut out = std::io::stdout().lock();
+    for (i, list) in lists.iter().enumerate() {
+        let kind = match list.kind {
+            Guid::CERT_X509 => "X509".to_owned(),
+            Guid::CERT_SHA256 => "SHA256".to_owned(),
+            other => format!("type {other}"),
+        };
+        writeln!(out, "list {i}: {kind}, {} entries", list.entries.len())?;
+        for e in &list.entries {
+            let what = match list.kind {
+                Guid::CERT_X509 => {
+                    use sha2::Digest as _;
+                    let subject = cert::subject(&e.data).unwrap_or_else(|e| format!("({e})"));
+                    let fp = hex::encode(sha2::Sha256::digest(&e.data));
+                    format!("subject {subject}, sha256 {fp}")
+                }
+                _ => hex::encode(&e.data),
+            };
+            writeln!(out, "  owner {}  {what}", e.owner)?;
+        }
+    }
+    Ok(())
+}

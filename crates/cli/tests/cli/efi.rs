@@ -1,0 +1,185 @@
+//! `cairn efi hash|esl|show` against efitools (Debian `efitools`, installed by
+//! `./scripts/test`).
+
+use std::process::Command;
+
+use crate::util::{cairn, ok};
+
+const HELLO: &str = "/usr/lib/efitools/x86_64-linux-gnu/HelloWorld.efi";
+const OWNER: &str = "6b3a1e2c-0d4f-4c8a-9e5b-7f1a2b3c4d5e";
+
+fn efitools(args: &[&std::ffi::OsStr], tool: &str) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e} (install Debian's efitools; ./scripts/test does)"));
+    assert!(out.status.success(), "{tool}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn esl_hash_and_show_agree_with_efitools() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("db.key"), dir.path().join("db.crt"));
+    ok(Command::new("openssl")
+        .args([
+            "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", "/CN=cairn cli test/", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+
+    // The image digest is the one efitools puts in an image-hash list.
+    let said = String::from_utf8(ok(cairn().args(["efi", "hash", HELLO])).stdout).unwrap();
+    let digest = said.split_whitespace().next().unwrap().to_owned();
+    let theirs = efitools(
+        &[HELLO.as_ref(), dir.path().join("h.esl").as_os_str()],
+        "hash-to-efi-sig-list",
+    );
+    assert!(theirs.contains(&format!("HASH IS {digest}")), "{theirs}");
+
+    // A certificate list, byte for byte what cert-to-efi-sig-list writes.
+    let ours = dir.path().join("db.esl");
+    ok(cairn()
+        .args(["efi", "esl", "--owner", OWNER, "--cert"])
+        .arg(&cert)
+        .arg("--out")
+        .arg(&ours));
+    let reference = dir.path().join("ref.esl");
+    efitools(
+        &[
+            "-g".as_ref(),
+            OWNER.as_ref(),
+            cert.as_os_str(),
+            reference.as_os_str(),
+        ],
+        "cert-to-efi-sig-list",
+    );
+    assert_eq!(
+        std::fs::read(&ours).unwrap(),
+        std::fs::read(&reference).unwrap()
+    );
+
+    // Both kinds in one file, listed.
+    let both = dir.path().join("both.esl");
+    ok(cairn()
+        .args(["efi", "esl", "--owner", OWNER, "--cert"])
+        .arg(&cert)
+        .args(["--hash", HELLO, "--out"])
+        .arg(&both));
+    let shown = String::from_utf8(ok(cairn().arg("efi").arg("show").arg(&both)).stdout).unwrap();
+    assert!(shown.contains("list 0: X509, 1 entries"), "{shown}");
+    assert!(shown.contains("subject CN=cairn cli test"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "list 1: SHA256, 1 entries\n  owner {OWNER}  {digest}"
+        )),
+        "{shown}"
+    );
+
+    // A truncated list is refused, clearly.
+    let bytes = std::fs::read(&both).unwrap();
+    let cut = dir.path().join("cut.esl");
+    std::fs::write(&cut, &bytes[..bytes.len() - 5]).unwrap();
+    let out = cairn().arg("efi").arg("show").arg(&cut).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is not an EFI signature list")
+            && err.contains("malformed EFI signature list"),
+        "{err}"
+    );
+    // And so is an image that is not one.
+    let out = cairn().args(["efi", "hash"]).arg(&cut).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an EFI image"));
+}
+
+/// `cairn efi sign` writes an image sbverify accepts under the db certificate, with the
+/// digest `cairn efi hash` and efitools compute; a key that is not the certificate's is
+/// refused before anything is written.
+#[test]
+fn efi_sign_makes_an_image_sbverify_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let make = |name: &str| {
+        let (key, cert) = (
+            dir.path().join(format!("{name}.key")),
+            dir.path().join(format!("{name}.crt")),
+        );
+        ok(Command::new("openssl")
+            .args([
+                "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            ])
+            .args(["-subj", &format!("/CN={name}/"), "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert));
+        (key, cert)
+    };
+    let (key, cert) = make("db");
+    let signed = dir.path().join("hello.signed.efi");
+    let said = String::from_utf8(
+        ok(cairn()
+            .args(["efi", "sign", HELLO, "--key"])
+            .arg(&key)
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--out")
+            .arg(&signed))
+        .stdout,
+    )
+    .unwrap();
+    let hashed = String::from_utf8(ok(cairn().args(["efi", "hash", HELLO])).stdout).unwrap();
+    let digest = hashed.split_whitespace().next().unwrap();
+    assert!(said.contains(digest), "{said} / {hashed}");
+    let verified = ok(Command::new("sbverify")
+        .arg("--cert")
+        .arg(&cert)
+        .arg(&signed));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("Signature verification OK"));
+
+    // `cairn efi verify`: allowed under db; refused (exit 1) with the certificate in dbx,
+    // and for the unsigned original.
+    let allowed = ok(cairn()
+        .args(["efi", "verify"])
+        .arg(&signed)
+        .arg("--db")
+        .arg(&cert));
+    assert!(String::from_utf8_lossy(&allowed.stdout).contains("allowed: signed by CN=db"));
+    let refused = cairn()
+        .args(["efi", "verify"])
+        .arg(&signed)
+        .arg("--db")
+        .arg(&cert)
+        .arg("--dbx")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("REFUSED: certificate CN=db"));
+    let unsigned = cairn()
+        .args(["efi", "verify", HELLO, "--db"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert_eq!(unsigned.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unsigned.stdout).contains("not signed"));
+
+    let (other_key, _) = make("other");
+    let out = dir.path().join("never.efi");
+    let refused = cairn()
+        .args(["efi", "sign", HELLO, "--key"])
+        .arg(&other_key)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("does not belong to the certificate")
+    );
+    assert!(!out.exists());
+}

@@ -1,0 +1,24 @@
+//! UEFI Secure Boot formats, pure (bytes in, bytes out, no I/O):
+//! - [`authenticode`]: the PE/COFF image digest the firmware compares with db and dbx
+//!   (the Authenticode hash, as sbsign, pesign and osslsigncode compute it);
+//! - [`siglist`]: EFI_SIGNATURE_LIST, the format of the PK, KEK, db and dbx variables
+//!   (X.509 certificates and SHA-256 hashes, each with its owner GUID);
+//! - [`sign`]: Authenticode signatures (PKCS#7 SignedData in a WIN_CERTIFICATE), made
+//!   with an RSA db key held in guarded memory;
+//! - [`verify`]: the firmware's decision over an image, against db and dbx;
+//! - [`cert`]: X.509 certificates as the firmware stores them (DER);
+//! - [`Guid`]: EFI GUIDs in their mixed-endian byte layout.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod authenticode;
+pub mod cert;
+mod error;
+mod guid;
+mod pe;
+pub mod siglist;
+pub mod sign;
+pub mod verify;
+
+pub use error::Error;
+pub use guid::Guid;

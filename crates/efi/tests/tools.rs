@@ -1,0 +1,289 @@
+//! cairn-efi against the tools of the field: sbsign and osslsigncode for the Authenticode
+//! digest, efitools for signature lists. `./scripts/test` installs them (Debian
+//! `sbsigntool`, `osslsigncode`, `efitools`, `systemd-boot-efi`); missing, a test fails and
+//! says so.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cairn_efi::siglist::{self, SignatureList};
+use cairn_efi::{Guid, authenticode};
+
+const EFITOOLS: &str = "/usr/lib/efitools/x86_64-linux-gnu";
+const STUB: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
+const OWNER: &str = "11111111-2222-3333-4444-555555555555";
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "{:?}: {e} (install Debian's sbsigntool, osslsigncode, efitools and \
+             systemd-boot-efi; ./scripts/test does)",
+            cmd.get_program()
+        )
+    });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed: {text}");
+    text
+}
+
+fn exists(path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    assert!(
+        p.exists(),
+        "{path} is missing: install Debian's efitools and systemd-boot-efi (./scripts/test does)"
+    );
+    p
+}
+
+/// A self-signed RSA-2048 db key and certificate (PEM), made by openssl.
+fn db_key(dir: &Path) -> (PathBuf, PathBuf) {
+    let (key, cert) = (dir.join("db.key"), dir.join("db.crt"));
+    run(Command::new("openssl")
+        .args([
+            "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", "/CN=cairn test db/", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+    (key, cert)
+}
+
+/// The digest osslsigncode computes of a signed image ("Calculated message digest"),
+/// after checking it equals the one the signature carries.
+fn osslsigncode_digest(signed: &Path) -> String {
+    // It exits non-zero for a certificate it does not trust; the digests are printed first.
+    let out = Command::new("osslsigncode")
+        .arg("verify")
+        .arg("-in")
+        .arg(signed)
+        .output()
+        .expect("osslsigncode (install Debian's osslsigncode; ./scripts/test does)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().trim_start_matches(':').trim().to_ascii_lowercase())
+            .unwrap_or_else(|| panic!("no {name:?} in: {text}"))
+    };
+    let calculated = field("Calculated message digest");
+    assert_eq!(field("Current message digest"), calculated);
+    calculated
+}
+
+/// Images of several shapes: efitools' binaries, systemd's stub (its length is not a
+/// multiple of 8), and one with data past its last section.
+fn images(dir: &Path) -> Vec<PathBuf> {
+    let mut images: Vec<PathBuf> = ["HelloWorld.efi", "KeyTool.efi", "LockDown.efi"]
+        .iter()
+        .map(|n| exists(&format!("{EFITOOLS}/{n}")))
+        .collect();
+    images.push(exists(STUB));
+    let mut trailing = std::fs::read(&images[0]).unwrap();
+    trailing.extend((0..1003u32).map(|i| (i * 7) as u8));
+    let path = dir.join("trailing.efi");
+    std::fs::write(&path, trailing).unwrap();
+    images.push(path);
+    images
+}
+
+#[test]
+fn the_authenticode_digest_is_what_sbsign_signs_and_osslsigncode_computes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = db_key(dir.path());
+    for image in images(dir.path()) {
+        let bytes = std::fs::read(&image).unwrap();
+        let ours = hex::encode(authenticode::digest(&bytes).unwrap());
+        let signed = dir.path().join("signed.efi");
+        run(Command::new("sbsign")
+            .arg("--key")
+            .arg(&key)
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--output")
+            .arg(&signed)
+            .arg(&image));
+        assert_eq!(ours, osslsigncode_digest(&signed), "{}", image.display());
+        let signed_bytes = std::fs::read(&signed).unwrap();
+        assert_eq!(
+            hex::encode(authenticode::digest(&signed_bytes).unwrap()),
+            ours,
+            "{}: a signature must not change the digest",
+            image.display()
+        );
+        // efitools computes it too, for an image-hash db entry.
+        let esl = dir.path().join("hash.esl");
+        run(Command::new("hash-to-efi-sig-list").arg(&image).arg(&esl));
+        let lists = siglist::parse(&std::fs::read(&esl).unwrap()).unwrap();
+        assert_eq!(lists[0].kind, Guid::CERT_SHA256);
+        assert_eq!(hex::encode(&lists[0].entries[0].data), ours);
+    }
+}
+
+#[test]
+fn what_the_digest_covers() {
+    let image = std::fs::read(exists(&format!("{EFITOOLS}/HelloWorld.efi"))).unwrap();
+    let digest = authenticode::digest(&image).unwrap();
+    // The CheckSum field is not covered (e_lfanew + 24 + 64).
+    let pe = u32::from_le_bytes(image[0x3c..0x40].try_into().unwrap()) as usize;
+    let mut checksum = image.clone();
+    checksum[pe + 24 + 64] ^= 0xff;
+    assert_eq!(authenticode::digest(&checksum).unwrap(), digest);
+    // A byte in the last section's data is.
+    let mut code = image.clone();
+    let at = image.len() - 100;
+    code[at] ^= 0xff;
+    assert_ne!(authenticode::digest(&code).unwrap(), digest);
+}
+
+#[test]
+fn hostile_images_are_errors_not_panics() {
+    let image = std::fs::read(exists(&format!("{EFITOOLS}/HelloWorld.efi"))).unwrap();
+    for cut in [0, 1, 0x40, 0x80, 0x100, 0x200, 0x400, image.len() / 2] {
+        let _ = authenticode::digest(&image[..cut]);
+    }
+    let pe = u32::from_le_bytes(image[0x3c..0x40].try_into().unwrap()) as usize;
+    let opt = pe + 24;
+    let sections = opt + usize::from(u16::from_le_bytes([image[pe + 20], image[pe + 21]]));
+    let cert_dir = opt + 112 + 4 * 8;
+    // An absurd SizeOfHeaders; a section's data far past the end; a certificate table
+    // past the end, or of absurd size.
+    let cases: [&[(usize, u32)]; 4] = [
+        &[(opt + 60, u32::MAX)],
+        &[(sections + 20, u32::MAX - 8)],
+        &[(cert_dir, u32::MAX - 4), (cert_dir + 4, 64)],
+        &[(cert_dir, 8), (cert_dir + 4, u32::MAX)],
+    ];
+    for fields in cases {
+        let mut bad = image.clone();
+        for &(at, value) in fields {
+            bad[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        }
+        assert!(authenticode::digest(&bad).is_err(), "{fields:?}");
+    }
+    assert!(authenticode::digest(b"MZ not a PE").is_err());
+}
+
+#[test]
+fn signature_lists_are_byte_identical_to_efitools() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cert) = db_key(dir.path());
+    let der = dir.path().join("db.der");
+    run(Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(&cert)
+        .arg("-out")
+        .arg(&der));
+    let der = std::fs::read(&der).unwrap();
+    let owner: Guid = OWNER.parse().unwrap();
+    let ours = siglist::to_bytes(&[SignatureList::x509(owner, &der)]);
+
+    let theirs = dir.path().join("theirs.esl");
+    run(Command::new("cert-to-efi-sig-list")
+        .args(["-g", OWNER])
+        .arg(&cert)
+        .arg(&theirs));
+    assert_eq!(std::fs::read(&theirs).unwrap(), ours);
+
+    // efitools reads ours back to the same certificate and owner.
+    let esl = dir.path().join("ours.esl");
+    std::fs::write(&esl, &ours).unwrap();
+    let said = run(Command::new("sig-list-to-certs")
+        .arg(&esl)
+        .arg(dir.path().join("back")));
+    assert!(said.contains(OWNER), "{said}");
+    assert_eq!(std::fs::read(dir.path().join("back-0.der")).unwrap(), der);
+}
+
+fn load_key(key: &Path, cert: &Path) -> cairn_efi::sign::DbKey {
+    let secret = cairn_secmem::read_pem_file(key).unwrap();
+    cairn_efi::sign::DbKey::new(secret.der, &std::fs::read(cert).unwrap()).unwrap()
+}
+
+#[test]
+fn sbverify_and_osslsigncode_accept_what_cairn_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = db_key(dir.path());
+    let db = load_key(&key, &cert);
+    for image in images(dir.path()) {
+        let bytes = std::fs::read(&image).unwrap();
+        let signed = cairn_efi::sign::sign(&bytes, &db).unwrap().image;
+        assert_eq!(
+            authenticode::digest(&signed).unwrap(),
+            authenticode::digest(&bytes).unwrap()
+        );
+        let path = dir.path().join("cairn-signed.efi");
+        std::fs::write(&path, &signed).unwrap();
+        let said = run(Command::new("sbverify").arg("--cert").arg(&cert).arg(&path));
+        assert!(
+            said.contains("Signature verification OK"),
+            "{}: {said}",
+            image.display()
+        );
+        let out = Command::new("osslsigncode")
+            .args(["verify", "-CAfile"])
+            .arg(&cert)
+            .arg("-in")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}: {text}", image.display());
+        assert!(text.contains("Signature verification: ok"), "{text}");
+        // It checks the PE checksum Cairn recomputed, too.
+        assert!(
+            text.contains("PE checksum") && !text.contains("MISMATCH"),
+            "{text}"
+        );
+        // Signed once: a second signing is refused, not stacked silently.
+        assert!(cairn_efi::sign::sign(&signed, &db).is_err());
+    }
+}
+
+#[test]
+fn sbverify_refuses_a_cairn_signed_image_under_another_cert_or_tampered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = db_key(dir.path());
+    let other_dir = tempfile::tempdir().unwrap();
+    let (_, other) = db_key(other_dir.path());
+    let db = load_key(&key, &cert);
+    let bytes = std::fs::read(exists(&format!("{EFITOOLS}/HelloWorld.efi"))).unwrap();
+    let mut signed = cairn_efi::sign::sign(&bytes, &db).unwrap().image;
+    let path = dir.path().join("s.efi");
+    std::fs::write(&path, &signed).unwrap();
+    let refused = Command::new("sbverify")
+        .arg("--cert")
+        .arg(&other)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "sbverify accepted another certificate"
+    );
+    signed[2000] ^= 0xff;
+    std::fs::write(&path, &signed).unwrap();
+    let refused = Command::new("sbverify")
+        .arg("--cert")
+        .arg(&cert)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "sbverify accepted a tampered image"
+    );
+    // A key that is not the certificate's is refused when loading.
+    let secret = cairn_secmem::read_pem_file(&key).unwrap();
+    let err = cairn_efi::sign::DbKey::new(secret.der, &std::fs::read(&other).unwrap()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not belong to the certificate"),
+        "{err}"
+    );
+}
