@@ -24,6 +24,12 @@ pub enum Error {
     /// Signing failed: the key, the certificate, or the image as it stands.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// A timestamp that is not `YYYY-MM-DD HH:MM:SS`.
+    #[error("invalid time {0:?}: expected YYYY-MM-DD HH:MM:SS")]
+    Time(String),
+    /// A `.auth` file that is truncated or not a signed variable update.
+    #[error("malformed signed variable update: {0}")]
+    Auth(&'static str),
     /// A GUID in text form that does not parse.
     #[error("invalid GUID {0:?}: expected 8-4-4-4-12 hex digits")]
     Guid(String),

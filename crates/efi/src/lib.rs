@@ -5,12 +5,15 @@
 //!   (X.509 certificates and SHA-256 hashes, each with its owner GUID);
 //! - [`sign`]: Authenticode signatures (PKCS#7 SignedData in a WIN_CERTIFICATE), made
 //!   with an RSA db key held in guarded memory;
+//! - [`auth`]: signed variable updates (`.auth`, EFI_VARIABLE_AUTHENTICATION_2), byte for
+//!   byte what efitools' `sign-efi-sig-list` writes;
 //! - [`verify`]: the firmware's decision over an image, against db and dbx;
 //! - [`cert`]: X.509 certificates as the firmware stores them (DER);
 //! - [`Guid`]: EFI GUIDs in their mixed-endian byte layout.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod authenticode;
 pub mod cert;
 mod error;

@@ -32,25 +32,26 @@ pub(crate) const WIN_CERT_REVISION: u16 = 0x0200;
 /// `WIN_CERT_TYPE_PKCS_SIGNED_DATA`.
 pub(crate) const WIN_CERT_TYPE_PKCS: u16 = 0x0002;
 
-/// A db signing key: the RSA private key (sealed) and its X.509 certificate.
+/// An RSA signing key (db for images; PK or KEK for variable updates), sealed, with its
+/// X.509 certificate.
 #[derive(Debug)]
-pub struct DbKey {
-    secret: cairn_secmem::Enclave,
-    cert: Certificate,
+pub struct EfiKey {
+    pub(crate) secret: cairn_secmem::Enclave,
+    pub(crate) cert: Certificate,
 }
 
 fn der_error<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
     move |e| Error::Signing(format!("{what}: {e}"))
 }
 
-impl DbKey {
+impl EfiKey {
     /// A key from its DER (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`, already in
     /// guarded memory) and its certificate (DER or PEM). The key must match the
     /// certificate.
     pub fn new(key_der: cairn_secmem::LockedBuffer, cert: &[u8]) -> Result<Self, Error> {
         let cert = Certificate::from_der(&crate::cert::certificate_der(cert)?)
             .map_err(der_error("certificate"))?;
-        let key = DbKey {
+        let key = EfiKey {
             secret: cairn_secmem::Enclave::seal(key_der)
                 .map_err(|e| Error::Signing(e.to_string()))?,
             cert,
@@ -73,7 +74,7 @@ impl DbKey {
     }
 
     /// Runs `f` with the RSA key opened from the sealed secret, for one operation.
-    fn with_key<R>(&self, f: impl FnOnce(&RsaPrivateKey) -> R) -> Result<R, Error> {
+    pub(crate) fn with_key<R>(&self, f: impl FnOnce(&RsaPrivateKey) -> R) -> Result<R, Error> {
         let opened = self
             .secret
             .open()
@@ -127,7 +128,7 @@ pub(crate) fn indirect_data(digest: &[u8; 32]) -> Result<Vec<u8>, Error> {
 }
 
 /// The PKCS#7 ContentInfo (DER) of an Authenticode signature over `digest`.
-pub fn signature(digest: &[u8; 32], key: &DbKey) -> Result<Vec<u8>, Error> {
+pub fn signature(digest: &[u8; 32], key: &EfiKey) -> Result<Vec<u8>, Error> {
     let content = EncapsulatedContentInfo {
         econtent_type: SPC_INDIRECT_DATA,
         econtent: Some(Any::from_der(&indirect_data(digest)?).map_err(der_error("content"))?),
@@ -169,7 +170,7 @@ pub fn signature(digest: &[u8; 32], key: &DbKey) -> Result<Vec<u8>, Error> {
 /// Signs an unsigned image: pads it to 8 bytes, appends the certificate table (one
 /// WIN_CERTIFICATE, itself padded to 8 bytes), points the directory entry at it and
 /// recomputes the PE checksum.
-pub fn sign(image: &[u8], key: &DbKey) -> Result<Signed, Error> {
+pub fn sign(image: &[u8], key: &EfiKey) -> Result<Signed, Error> {
     let layout = Layout::of(image)?;
     if layout.cert_table.is_some() {
         return Err(Error::Signing(

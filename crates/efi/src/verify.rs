@@ -49,12 +49,19 @@ pub struct Database {
 }
 
 impl Database {
-    /// Adds a certificate (DER or PEM) or the lists of an `.esl` file, whichever `bytes`
-    /// are.
+    /// Adds a certificate (DER or PEM), the lists of an `.esl` file, or those of a signed
+    /// update (`.auth`), whichever `bytes` are.
     pub fn add_file(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        match crate::cert::certificate_der(bytes) {
-            Ok(der) => self.certificates.push(der),
-            Err(_) => self.add_lists(&crate::siglist::parse(bytes)?),
+        if let Ok(der) = crate::cert::certificate_der(bytes) {
+            self.certificates.push(der);
+            return Ok(());
+        }
+        match crate::siglist::parse(bytes) {
+            Ok(lists) => self.add_lists(&lists),
+            Err(e) => match crate::auth::parse(bytes) {
+                Ok(update) => self.add_lists(&crate::siglist::parse(update.list)?),
+                Err(_) => return Err(e),
+            },
         }
         Ok(())
     }

@@ -165,7 +165,7 @@ fn what_cairn_signs_verifies_under_its_chain() {
     let dir = tempfile::tempdir().unwrap();
     let (ca, leaf_key, leaf) = chain(dir.path());
     let secret = cairn_secmem::read_pem_file(&leaf_key).unwrap();
-    let key = cairn_efi::sign::DbKey::new(secret.der, &std::fs::read(&leaf).unwrap()).unwrap();
+    let key = cairn_efi::sign::EfiKey::new(secret.der, &std::fs::read(&leaf).unwrap()).unwrap();
     let signed = cairn_efi::sign::sign(&std::fs::read(HELLO).unwrap(), &key)
         .unwrap()
         .image;
@@ -175,4 +175,23 @@ fn what_cairn_signs_verifies_under_its_chain() {
         verify(&signed, &db_of(&[&ca]), &db_of(&[&leaf])).unwrap(),
         Err(Refused::CertificateInDbx(_))
     ));
+}
+
+#[test]
+fn a_signed_update_serves_as_db() {
+    use cairn_efi::auth::{EfiTime, Variable, signed_update};
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, leaf_key, leaf) = chain(dir.path());
+    let image = sbsign(dir.path(), &leaf_key, &leaf);
+    let secret = cairn_secmem::read_pem_file(&leaf_key).unwrap();
+    let kek = cairn_efi::sign::EfiKey::new(secret.der, &std::fs::read(&leaf).unwrap()).unwrap();
+    let owner: Guid = "0a0b0c0d-0e0f-1011-1213-141516171819".parse().unwrap();
+    let list = siglist::to_bytes(&[SignatureList::x509(owner, &der(&ca))]);
+    let time = EfiTime::parse("2026-12-02 00:00:00").unwrap();
+    let update = signed_update(Variable::Db, time, true, &list, &kek).unwrap();
+    let mut db = Database::default();
+    db.add_file(&update).unwrap();
+    assert_eq!(db.certificates, vec![der(&ca)]);
+    assert!(verify(&image, &db, &Database::default()).unwrap().is_ok());
+    assert!(Database::default().add_file(&update[..30]).is_err());
 }

@@ -200,9 +200,9 @@ fn signature_lists_are_byte_identical_to_efitools() {
     assert_eq!(std::fs::read(dir.path().join("back-0.der")).unwrap(), der);
 }
 
-fn load_key(key: &Path, cert: &Path) -> cairn_efi::sign::DbKey {
+fn load_key(key: &Path, cert: &Path) -> cairn_efi::sign::EfiKey {
     let secret = cairn_secmem::read_pem_file(key).unwrap();
-    cairn_efi::sign::DbKey::new(secret.der, &std::fs::read(cert).unwrap()).unwrap()
+    cairn_efi::sign::EfiKey::new(secret.der, &std::fs::read(cert).unwrap()).unwrap()
 }
 
 #[test]
@@ -280,10 +280,64 @@ fn sbverify_refuses_a_cairn_signed_image_under_another_cert_or_tampered() {
     );
     // A key that is not the certificate's is refused when loading.
     let secret = cairn_secmem::read_pem_file(&key).unwrap();
-    let err = cairn_efi::sign::DbKey::new(secret.der, &std::fs::read(&other).unwrap()).unwrap_err();
+    let err =
+        cairn_efi::sign::EfiKey::new(secret.der, &std::fs::read(&other).unwrap()).unwrap_err();
     assert!(
         err.to_string()
             .contains("does not belong to the certificate"),
         "{err}"
     );
+}
+
+#[test]
+fn signed_updates_are_byte_identical_to_sign_efi_sig_list() {
+    use cairn_efi::auth::{EfiTime, Variable, parse, signed_update};
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = db_key(dir.path());
+    let signer = load_key(&key, &cert);
+    let esl = dir.path().join("list.esl");
+    run(Command::new("cert-to-efi-sig-list")
+        .args(["-g", OWNER])
+        .arg(&cert)
+        .arg(&esl));
+    let list = std::fs::read(&esl).unwrap();
+    let when = "2026-12-02 10:20:30";
+    let time = EfiTime::parse(when).unwrap();
+    for var in [Variable::Pk, Variable::Kek, Variable::Db, Variable::Dbx] {
+        for append in [false, true] {
+            let theirs = dir.path().join("theirs.auth");
+            let mut cmd = Command::new("sign-efi-sig-list");
+            cmd.args(["-t", when]);
+            if append {
+                cmd.arg("-a");
+            }
+            run(cmd
+                .arg("-k")
+                .arg(&key)
+                .arg("-c")
+                .arg(&cert)
+                .arg(var.name())
+                .arg(&esl)
+                .arg(&theirs));
+            let ours = signed_update(var, time, append, &list, &signer).unwrap();
+            assert_eq!(
+                ours,
+                std::fs::read(&theirs).unwrap(),
+                "{} append={append}",
+                var.name()
+            );
+            let update = parse(&ours).unwrap();
+            assert_eq!(update.list, &list[..]);
+            assert_eq!(update.time, time.to_bytes());
+        }
+    }
+    // Truncated or absurd: errors.
+    let ours = signed_update(Variable::Db, time, false, &list, &signer).unwrap();
+    for cut in [0, 10, 39, 100] {
+        assert!(parse(&ours[..cut]).is_err(), "cut {cut}");
+    }
+    let mut absurd = ours.clone();
+    absurd[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(parse(&absurd).is_err());
+    assert!(EfiTime::parse("2026-13-02 10:20:30").is_err());
 }

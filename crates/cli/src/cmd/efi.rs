@@ -66,6 +66,30 @@ pub enum EfiCommand {
         #[arg(long)]
         dbx: Vec<PathBuf>,
     },
+    /// Make a signed update of a Secure Boot variable (`.auth`, what `sign-efi-sig-list`
+    /// writes): PK signs PK and KEK updates, KEK signs db and dbx updates.
+    Auth {
+        /// The variable: PK, KEK, db or dbx.
+        var: cairn_efi::auth::Variable,
+        /// The new contents, a signature list (`cairn efi esl`).
+        list: PathBuf,
+        /// The signing key (PEM: PKCS#8 or PKCS#1 RSA, unencrypted).
+        #[arg(long)]
+        key: PathBuf,
+        /// Its certificate (PEM or DER).
+        #[arg(long)]
+        cert: PathBuf,
+        /// The update's timestamp, UTC `YYYY-MM-DD HH:MM:SS` [default: now]; the firmware
+        /// refuses one older than the variable's.
+        #[arg(long)]
+        time: Option<String>,
+        /// Append to the variable instead of replacing it.
+        #[arg(long)]
+        append: bool,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the lists of an `.esl` file (or a variable's contents): type, owner, and the
     /// certificate's subject and SHA-256, or the image digest.
     Show {
@@ -114,6 +138,25 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing {}", out.display()))?;
         }
         EfiCommand::Show { file } => show(&file)?,
+        EfiCommand::Auth {
+            var,
+            list,
+            key,
+            cert,
+            time,
+            append,
+            out,
+        } => {
+            let time =
+                time.unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string());
+            let time = cairn_efi::auth::EfiTime::parse(&time)?;
+            let contents = read(&list)?;
+            siglist::parse(&contents)
+                .with_context(|| format!("{} is not an EFI signature list", list.display()))?;
+            let signer = load_key(&key, &cert)?;
+            let update = cairn_efi::auth::signed_update(var, time, append, &contents, &signer)?;
+            crate::common::files::write_atomically(&out, &update)?;
+        }
         EfiCommand::Verify { image, db, dbx } => return verify(&image, &db, &dbx),
         EfiCommand::Sign {
             image,
@@ -121,10 +164,7 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
             cert,
             out,
         } => {
-            let secret = cairn_secmem::read_pem_file(&key)
-                .with_context(|| format!("reading the key {}", key.display()))?;
-            let db = cairn_efi::sign::DbKey::new(secret.der, &read(&cert)?)
-                .with_context(|| format!("loading {} with {}", key.display(), cert.display()))?;
+            let db = load_key(&key, &cert)?;
             let signed = cairn_efi::sign::sign(&map_file(&image)?, &db)
                 .with_context(|| format!("signing {}", image.display()))?;
             let out = out.unwrap_or_else(|| {
@@ -146,6 +186,14 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 fn image_digest(image: &Path) -> anyhow::Result<[u8; 32]> {
     let map = map_file(image)?;
     authenticode::digest(&map).with_context(|| format!("{} is not an EFI image", image.display()))
+}
+
+/// A signing key read into guarded memory, with its certificate.
+fn load_key(key: &Path, cert: &Path) -> anyhow::Result<cairn_efi::sign::EfiKey> {
+    let secret = cairn_secmem::read_pem_file(key)
+        .with_context(|| format!("reading the key {}", key.display()))?;
+    cairn_efi::sign::EfiKey::new(secret.der, &read(cert)?)
+        .with_context(|| format!("loading {} with {}", key.display(), cert.display()))
 }
 
 fn database(files: &[PathBuf]) -> anyhow::Result<cairn_efi::verify::Database> {
@@ -186,9 +234,35 @@ fn verify(image: &Path, db: &[PathBuf], dbx: &[PathBuf]) -> anyhow::Result<ExitC
 }
 
 fn show(file: &Path) -> anyhow::Result<()> {
-    let lists = siglist::parse(&read(file)?)
-        .with_context(|| format!("{} is not an EFI signature list", file.display()))?;
+    let bytes = read(file)?;
     let mut out = std::io::stdout().lock();
+    let lists = match siglist::parse(&bytes) {
+        Ok(lists) => lists,
+        Err(e) => {
+            let update = cairn_efi::auth::parse(&bytes)
+                .map_err(|_| e)
+                .with_context(|| {
+                    format!(
+                        "{} is not an EFI signature list (nor a signed update)",
+                        file.display()
+                    )
+                })?;
+            let t = update.time;
+            writeln!(
+                out,
+                "signed update at {:04}-{:02}-{:02} {:02}:{:02}:{:02}, signature {} bytes",
+                u16::from_le_bytes([t[0], t[1]]),
+                t[2],
+                t[3],
+                t[4],
+                t[5],
+                t[6],
+                update.signature.len()
+            )?;
+            siglist::parse(update.list)
+                .with_context(|| format!("the list in {}", file.display()))?
+        }
+    };
     for (i, list) in lists.iter().enumerate() {
         let kind = match list.kind {
             Guid::CERT_X509 => "X509".to_owned(),

@@ -183,3 +183,71 @@ fn efi_sign_makes_an_image_sbverify_accepts() {
     );
     assert!(!out.exists());
 }
+
+/// `cairn efi auth` writes what `sign-efi-sig-list` writes for the same key, list and time;
+/// `show` reads it, and `verify` takes it as db.
+#[test]
+fn efi_auth_matches_sign_efi_sig_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("kek.key"), dir.path().join("kek.crt"));
+    ok(Command::new("openssl")
+        .args([
+            "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", "/CN=kek/", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+    let esl = dir.path().join("db.esl");
+    ok(cairn()
+        .args(["efi", "esl", "--owner", OWNER, "--cert"])
+        .arg(&cert)
+        .arg("--out")
+        .arg(&esl));
+    let when = "2027-01-31 23:59:58";
+    let ours = dir.path().join("ours.auth");
+    ok(cairn()
+        .args(["efi", "auth", "db"])
+        .arg(&esl)
+        .arg("--key")
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .args(["--time", when, "--append", "--out"])
+        .arg(&ours));
+    let theirs = dir.path().join("theirs.auth");
+    efitools(
+        &[
+            "-t".as_ref(),
+            when.as_ref(),
+            "-a".as_ref(),
+            "-k".as_ref(),
+            key.as_os_str(),
+            "-c".as_ref(),
+            cert.as_os_str(),
+            "db".as_ref(),
+            esl.as_os_str(),
+            theirs.as_os_str(),
+        ],
+        "sign-efi-sig-list",
+    );
+    assert_eq!(
+        std::fs::read(&ours).unwrap(),
+        std::fs::read(&theirs).unwrap()
+    );
+    let shown = String::from_utf8(ok(cairn().arg("efi").arg("show").arg(&ours)).stdout).unwrap();
+    assert!(
+        shown.contains(&format!("signed update at {when}")),
+        "{shown}"
+    );
+    assert!(shown.contains("subject CN=kek"), "{shown}");
+    // An unknown variable is refused by name.
+    let out = cairn()
+        .args(["efi", "auth", "DB"])
+        .arg(&esl)
+        .args(["--key", "k", "--cert", "c", "--out", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected PK, KEK, db or dbx"));
+}
