@@ -40,6 +40,17 @@ impl Guid {
         [0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f],
     );
 
+    /// A random (version 4) GUID, for a new owner.
+    pub fn random() -> Guid {
+        let mut b = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+        // Version 4 in the third field's high nibble (stored little-endian: byte 7), and the
+        // RFC 4122 variant in byte 8.
+        b[7] = (b[7] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        Guid(b)
+    }
+
     /// The GUID `a-b-c-d`, fields as written in text.
     pub const fn from_fields(a: u32, b: u16, c: u16, d: [u8; 8]) -> Guid {
         let a = a.to_le_bytes();

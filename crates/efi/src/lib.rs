@@ -8,6 +8,7 @@
 //! - [`auth`]: signed variable updates (`.auth`, EFI_VARIABLE_AUTHENTICATION_2), byte for
 //!   byte what efitools' `sign-efi-sig-list` writes;
 //! - [`verify`]: the firmware's decision over an image, against db and dbx;
+//! - [`keygen`]: RSA keys and X.509 certificates for PK, KEK and db;
 //! - [`cert`]: X.509 certificates as the firmware stores them (DER);
 //! - [`Guid`]: EFI GUIDs in their mixed-endian byte layout.
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@ pub mod authenticode;
 pub mod cert;
 mod error;
 mod guid;
+pub mod keygen;
 mod pe;
 pub mod siglist;
 pub mod sign;

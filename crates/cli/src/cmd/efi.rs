@@ -15,6 +15,32 @@ use crate::common::files::map_file;
 /// `cairn efi …`
 #[derive(Debug, clap::Subcommand)]
 pub enum EfiCommand {
+    /// Make a Secure Boot key set, as the how-to's make_keys.sh and sbctl do: PK, KEK and db
+    /// (RSA keys, mode 0600; X.509 certificates; signature lists), PK.auth and KEK.auth
+    /// signed by PK and db.auth signed by KEK, ready to enroll, and the owner GUID.
+    Keygen {
+        /// The directory to write into (created; existing key files are never replaced).
+        #[arg(long)]
+        out: PathBuf,
+        /// The organisation, in every certificate's subject (`CN=NAME PK`, …).
+        #[arg(long)]
+        name: String,
+        /// RSA modulus size: 2048, 3072 or 4096.
+        #[arg(long, default_value_t = 2048)]
+        bits: usize,
+        /// Issue KEK from PK and db from KEK, instead of three self-signed certificates.
+        #[arg(long)]
+        chained: bool,
+        /// Years the certificates are valid.
+        #[arg(long, default_value_t = 10)]
+        years: u64,
+        /// The owner GUID of every list entry [default: a new random one].
+        #[arg(long)]
+        owner: Option<String>,
+        /// The timestamp of the `.auth` files, UTC `YYYY-MM-DD HH:MM:SS` [default: now].
+        #[arg(long)]
+        time: Option<String>,
+    },
     /// Print the SHA-256 Authenticode digest of PE/EFI images (what `pesign --hash` and
     /// `hash-to-efi-sig-list` compute), one `DIGEST  FILE` line each.
     Hash {
@@ -101,6 +127,15 @@ pub enum EfiCommand {
 /// Runs `cairn efi`.
 pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        EfiCommand::Keygen {
+            out,
+            name,
+            bits,
+            chained,
+            years,
+            owner,
+            time,
+        } => keygen(&out, &name, bits, chained, years, owner, time)?,
         EfiCommand::Hash { images } => {
             let mut out = std::io::stdout().lock();
             for image in images {
@@ -186,6 +221,87 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 fn image_digest(image: &Path) -> anyhow::Result<[u8; 32]> {
     let map = map_file(image)?;
     authenticode::digest(&map).with_context(|| format!("{} is not an EFI image", image.display()))
+}
+
+/// `--time`, else now.
+fn efi_time(time: Option<String>) -> anyhow::Result<cairn_efi::auth::EfiTime> {
+    let time = time.unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string());
+    Ok(cairn_efi::auth::EfiTime::parse(&time)?)
+}
+
+fn keygen(
+    dir: &Path,
+    name: &str,
+    bits: usize,
+    chained: bool,
+    years: u64,
+    owner: Option<String>,
+    time: Option<String>,
+) -> anyhow::Result<()> {
+    use cairn_efi::auth::{Variable, signed_update};
+    use cairn_efi::keygen::{KeySpec, generate};
+    anyhow::ensure!(
+        !name.is_empty() && !name.contains([',', '=', '+', '"', '\\', '<', '>', ';']),
+        "--name {name:?}: give a plain name (no , = + \" \\ < > ;)"
+    );
+    let owner: Guid = match owner {
+        Some(g) => g.parse()?,
+        None => Guid::random(),
+    };
+    let time = efi_time(time)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let names = ["PK", "KEK", "db"];
+    for n in names {
+        for ext in ["key", "crt", "esl", "auth"] {
+            let path = dir.join(format!("{n}.{ext}"));
+            anyhow::ensure!(
+                !path.exists(),
+                "{} exists: keys are never replaced",
+                path.display()
+            );
+        }
+    }
+    let validity = std::time::Duration::from_secs(years.max(1) * 365 * 24 * 3600);
+    let spec = |n: &str, ca: bool| (format!("CN={name} {n}"), ca);
+    let mut keys = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let (subject, ca) = spec(n, i < 2);
+        let issuer = if chained { keys.last() } else { None };
+        let spec = KeySpec {
+            subject: &subject,
+            bits,
+            validity,
+            ca,
+        };
+        let made = generate(&spec, issuer.map(|k: &cairn_efi::keygen::NewKey| &k.key))?;
+        keys.push(made);
+    }
+    for (n, made) in names.iter().zip(&keys) {
+        let cert = made.key.certificate_der()?;
+        cairn_secmem::write_secret_file(&dir.join(format!("{n}.key")), &made.pem.bytes())
+            .with_context(|| format!("writing {n}.key"))?;
+        let pem = cert::to_pem(&cert)?;
+        crate::common::files::write_atomically(&dir.join(format!("{n}.crt")), pem.as_bytes())?;
+        let esl = siglist::to_bytes(&[SignatureList::x509(owner, &cert)]);
+        crate::common::files::write_atomically(&dir.join(format!("{n}.esl")), &esl)?;
+    }
+    // PK signs itself and KEK; KEK signs db.
+    for (var, list, by) in [
+        (Variable::Pk, 0, 0),
+        (Variable::Kek, 1, 0),
+        (Variable::Db, 2, 1),
+    ] {
+        let cert = keys[list].key.certificate_der()?;
+        let esl = siglist::to_bytes(&[SignatureList::x509(owner, &cert)]);
+        let update = signed_update(var, time, false, &esl, &keys[by].key)?;
+        crate::common::files::write_atomically(&dir.join(format!("{}.auth", var.name())), &update)?;
+    }
+    crate::common::files::write_atomically(&dir.join("GUID"), format!("{owner}\n").as_bytes())?;
+    println!(
+        "PK, KEK and db written to {} (owner {owner})",
+        dir.display()
+    );
+    Ok(())
 }
 
 /// A signing key read into guarded memory, with its certificate.

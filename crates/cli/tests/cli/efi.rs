@@ -251,3 +251,136 @@ fn efi_auth_matches_sign_efi_sig_list() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected PK, KEK, db or dbx"));
 }
+
+/// `cairn efi keygen` makes what make_keys.sh makes: PK, KEK and db keys and certificates
+/// that openssl, efitools and sbverify take, lists and updates efitools would write, and
+/// with `--chained` a PK → KEK → db chain openssl verifies.
+#[test]
+fn efi_keygen_makes_a_key_set_the_tools_accept() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let when = "2026-12-02 12:00:00";
+    ok(cairn()
+        .args([
+            "efi",
+            "keygen",
+            "--name",
+            "Cairn Test",
+            "--time",
+            when,
+            "--out",
+        ])
+        .arg(&keys));
+    let k = |f: &str| keys.join(f);
+    for n in ["PK", "KEK", "db"] {
+        let mode = std::fs::metadata(k(&format!("{n}.key")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{n}.key");
+        let subject = ok(Command::new("openssl")
+            .args(["x509", "-noout", "-subject", "-in"])
+            .arg(k(&format!("{n}.crt"))));
+        assert!(String::from_utf8_lossy(&subject.stdout).contains(&format!("Cairn Test {n}")));
+    }
+    let owner = std::fs::read_to_string(k("GUID"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let esl = dir.path().join("db.esl");
+    efitools(
+        &[
+            "-g".as_ref(),
+            owner.as_ref(),
+            k("db.crt").as_os_str(),
+            esl.as_os_str(),
+        ],
+        "cert-to-efi-sig-list",
+    );
+    assert_eq!(
+        std::fs::read(&esl).unwrap(),
+        std::fs::read(k("db.esl")).unwrap()
+    );
+    for (var, by) in [("PK", "PK"), ("KEK", "PK"), ("db", "KEK")] {
+        let auth = dir.path().join(format!("{var}.auth"));
+        efitools(
+            &[
+                "-t".as_ref(),
+                when.as_ref(),
+                "-k".as_ref(),
+                k(&format!("{by}.key")).as_os_str(),
+                "-c".as_ref(),
+                k(&format!("{by}.crt")).as_os_str(),
+                var.as_ref(),
+                k(&format!("{var}.esl")).as_os_str(),
+                auth.as_os_str(),
+            ],
+            "sign-efi-sig-list",
+        );
+        assert_eq!(
+            std::fs::read(&auth).unwrap(),
+            std::fs::read(k(&format!("{var}.auth"))).unwrap(),
+            "{var}.auth"
+        );
+    }
+    let signed = dir.path().join("hello.efi");
+    ok(cairn()
+        .args(["efi", "sign", HELLO, "--key"])
+        .arg(k("db.key"))
+        .arg("--cert")
+        .arg(k("db.crt"))
+        .arg("--out")
+        .arg(&signed));
+    ok(Command::new("sbverify")
+        .arg("--cert")
+        .arg(k("db.crt"))
+        .arg(&signed));
+    // Keys are never replaced.
+    let again = cairn()
+        .args(["efi", "keygen", "--name", "X", "--out"])
+        .arg(&keys)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("keys are never replaced"));
+
+    // Chained: PK issues KEK, KEK issues db.
+    let chained = dir.path().join("chained");
+    ok(cairn()
+        .args([
+            "efi",
+            "keygen",
+            "--chained",
+            "--name",
+            "Cairn Chain",
+            "--out",
+        ])
+        .arg(&chained));
+    let c = |f: &str| chained.join(f);
+    let verified = ok(Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(c("PK.crt"))
+        .arg("-untrusted")
+        .arg(c("KEK.crt"))
+        .arg(c("db.crt")));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("OK"));
+    let signed = dir.path().join("chained.efi");
+    ok(cairn()
+        .args(["efi", "sign", HELLO, "--key"])
+        .arg(c("db.key"))
+        .arg("--cert")
+        .arg(c("db.crt"))
+        .arg("--out")
+        .arg(&signed));
+    let allowed = ok(cairn()
+        .args(["efi", "verify"])
+        .arg(&signed)
+        .arg("--db")
+        .arg(c("KEK.crt")));
+    assert!(
+        String::from_utf8_lossy(&allowed.stdout)
+            .contains("chains to db certificate CN=Cairn Chain KEK")
+    );
+}
