@@ -6,6 +6,7 @@ mod baseline;
 mod crash;
 mod damage;
 mod efi;
+mod firmware;
 mod full_disk;
 mod inspect;
 mod keys;
