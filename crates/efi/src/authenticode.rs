@@ -4,8 +4,10 @@
 //! SHA-256 over: the headers without the CheckSum field and the certificate-table directory
 //! entry; every section's raw data in file order; then the data from the offset that the
 //! headers and sections sum to, up to the certificate table (the Authenticode
-//! specification's SUM_OF_BYTES_HASHED rule, which sbsign follows too). An image whose length is not a multiple of 8 is hashed as if
-//! padded with zeros to one, as sbsign pads it before signing (a signed image already is).
+//! specification's SUM_OF_BYTES_HASHED rule). Over the file as it is, as UEFI firmware and
+//! `pesign --hash` compute it. Signing pads an image to a multiple of 8 bytes first, as
+//! sbsign does ([`crate::sign::sign`]), so a signed image's digest is that of its padded
+//! form; for an image whose length is already a multiple of 8 the two are the same.
 
 use sha2::{Digest as _, Sha256};
 
@@ -25,18 +27,10 @@ pub fn digest(image: &[u8]) -> Result<[u8; 32], Error> {
         hashed += size;
     }
     // Then the data after what was hashed, up to the certificate table (which, as the
-    // format requires, ends the file), the image padded to 8 bytes first when unsigned.
-    let padded = match layout.cert_table {
-        Some(_) => image.len(),
-        None => image.len().next_multiple_of(8),
-    };
-    let end = padded - layout.cert_table.map_or(0, |(_, size)| size);
+    // format requires, ends the file).
+    let end = image.len() - layout.cert_table.map_or(0, |(_, size)| size);
     if end > hashed {
-        let real = end.min(image.len());
-        if real > hashed {
-            h.update(&image[hashed..real]);
-        }
-        h.update(vec![0u8; end - real.max(hashed)]);
+        h.update(&image[hashed..end]);
     }
     Ok(h.finalize().into())
 }

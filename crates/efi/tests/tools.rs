@@ -92,13 +92,41 @@ fn images(dir: &Path) -> Vec<PathBuf> {
     images
 }
 
+/// `pesign --hash`'s digest of an image ("hash: …").
+fn pesign_digest(image: &Path) -> String {
+    let text = run(Command::new("pesign").arg("--hash").arg("--in").arg(image));
+    text.lines()
+        .find_map(|l| l.strip_prefix("hash: "))
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|| panic!("no hash in: {text}"))
+}
+
+/// Cairn's digest is pesign's over the image as it is (the firmware's), osslsigncode's over
+/// the image sbsign signed, and efitools' over the image padded to 8 bytes as sbsign pads
+/// it (the same thing for an image already a multiple of 8 long).
 #[test]
-fn the_authenticode_digest_is_what_sbsign_signs_and_osslsigncode_computes() {
+fn the_authenticode_digest_is_what_pesign_osslsigncode_and_efitools_compute() {
     let dir = tempfile::tempdir().unwrap();
     let (key, cert) = db_key(dir.path());
+    let mut unaligned = 0;
     for image in images(dir.path()) {
         let bytes = std::fs::read(&image).unwrap();
         let ours = hex::encode(authenticode::digest(&bytes).unwrap());
+        assert_eq!(ours, pesign_digest(&image), "{}", image.display());
+        let mut padded = bytes.clone();
+        padded.resize(bytes.len().next_multiple_of(8), 0);
+        let padded_digest = hex::encode(authenticode::digest(&padded).unwrap());
+        if padded.len() == bytes.len() {
+            assert_eq!(padded_digest, ours);
+        } else {
+            unaligned += 1;
+            assert_ne!(
+                padded_digest,
+                ours,
+                "{}: padding must count",
+                image.display()
+            );
+        }
         let signed = dir.path().join("signed.efi");
         run(Command::new("sbsign")
             .arg("--key")
@@ -108,21 +136,26 @@ fn the_authenticode_digest_is_what_sbsign_signs_and_osslsigncode_computes() {
             .arg("--output")
             .arg(&signed)
             .arg(&image));
-        assert_eq!(ours, osslsigncode_digest(&signed), "{}", image.display());
+        assert_eq!(
+            padded_digest,
+            osslsigncode_digest(&signed),
+            "{}",
+            image.display()
+        );
         let signed_bytes = std::fs::read(&signed).unwrap();
         assert_eq!(
             hex::encode(authenticode::digest(&signed_bytes).unwrap()),
-            ours,
+            padded_digest,
             "{}: a signature must not change the digest",
             image.display()
         );
-        // efitools computes it too, for an image-hash db entry.
         let esl = dir.path().join("hash.esl");
         run(Command::new("hash-to-efi-sig-list").arg(&image).arg(&esl));
         let lists = siglist::parse(&std::fs::read(&esl).unwrap()).unwrap();
         assert_eq!(lists[0].kind, Guid::CERT_SHA256);
-        assert_eq!(hex::encode(&lists[0].entries[0].data), ours);
+        assert_eq!(hex::encode(&lists[0].entries[0].data), padded_digest);
     }
+    assert!(unaligned >= 2, "the images must include unaligned ones");
 }
 
 #[test]
@@ -212,11 +245,14 @@ fn sbverify_and_osslsigncode_accept_what_cairn_signs() {
     let db = load_key(&key, &cert);
     for image in images(dir.path()) {
         let bytes = std::fs::read(&image).unwrap();
-        let signed = cairn_efi::sign::sign(&bytes, &db).unwrap().image;
-        assert_eq!(
-            authenticode::digest(&signed).unwrap(),
-            authenticode::digest(&bytes).unwrap()
-        );
+        let made = cairn_efi::sign::sign(&bytes, &db).unwrap();
+        let signed = made.image;
+        // Signing pads to 8 bytes, as sbsign does; the signature covers the padded image.
+        let mut padded = bytes.clone();
+        padded.resize(bytes.len().next_multiple_of(8), 0);
+        let padded = authenticode::digest(&padded).unwrap();
+        assert_eq!(authenticode::digest(&signed).unwrap(), padded);
+        assert_eq!(made.digest, padded);
         let path = dir.path().join("cairn-signed.efi");
         std::fs::write(&path, &signed).unwrap();
         let said = run(Command::new("sbverify").arg("--cert").arg(&cert).arg(&path));

@@ -26,7 +26,7 @@ fn need(path: &str) {
 
 /// A variable store with PK, KEK and db from `keys`, Secure Boot on, and `dbx` (a signed
 /// update) if given.
-fn enroll(dir: &Path, keys: &Path, dbx: Option<&Path>) -> PathBuf {
+fn enroll(dir: &Path, keys: &Path, dbx: Option<&Path>, db_hash: Option<&str>) -> PathBuf {
     let guid = std::fs::read_to_string(keys.join("GUID")).unwrap();
     let out = dir.join(format!("vars-{}.fd", dir.read_dir().unwrap().count()));
     let mut cmd = Command::new("virt-fw-vars");
@@ -40,6 +40,9 @@ fn enroll(dir: &Path, keys: &Path, dbx: Option<&Path>) -> PathBuf {
     }
     if let Some(dbx) = dbx {
         cmd.arg("--set-dbx").arg(dbx);
+    }
+    if let Some(hash) = db_hash {
+        cmd.args(["--add-db-hash", guid.trim(), hash]);
     }
     cmd.arg("--sb");
     let out_status = cmd.output().unwrap_or_else(|e| {
@@ -144,7 +147,7 @@ fn the_firmware_boots_what_cairn_signed_and_refuses_the_rest() {
     };
     let signed = sign(&keys, "signed.efi");
     let foreign = sign(&stranger, "foreign.efi");
-    let vars = enroll(d, &keys, None);
+    let vars = enroll(d, &keys, None, None);
 
     let log = boot(d, &vars, &signed);
     assert!(started(&log), "a Cairn-signed image did not boot:\n{log}");
@@ -181,16 +184,42 @@ fn the_firmware_boots_what_cairn_signed_and_refuses_the_rest() {
         d,
         &keys,
         Some(&dbx("--cert", &keys.join("db.crt"), "dbx-cert")),
+        None,
     );
     let log = boot(d, &by_cert, &signed);
     assert!(
         denied(&log),
         "an image whose certificate is in dbx was not refused:\n{log}"
     );
-    let by_hash = enroll(d, &keys, Some(&dbx("--hash", &signed, "dbx-hash")));
+    let by_hash = enroll(d, &keys, Some(&dbx("--hash", &signed, "dbx-hash")), None);
     let log = boot(d, &by_hash, &signed);
     assert!(
         denied(&log),
         "an image whose digest is in dbx was not refused:\n{log}"
     );
+
+    // An unsigned image allowed by its digest in db. Its length is not a multiple of 8: the
+    // firmware hashes it as it is, as `cairn efi hash` does, not padded as sbsign pads
+    // (and efitools' hash-to-efi-sig-list hashes).
+    let hash_of = |path: &Path| {
+        let said = String::from_utf8(ok(cairn().args(["efi", "hash"]).arg(path)).stdout).unwrap();
+        said.split_whitespace().next().unwrap().to_owned()
+    };
+    let odd = d.join("odd.efi");
+    let mut bytes = std::fs::read(HELLO).unwrap();
+    bytes.extend_from_slice(b"odd");
+    std::fs::write(&odd, &bytes).unwrap();
+    let digest = hash_of(&odd);
+    let log = boot(d, &enroll(d, &keys, None, Some(&digest)), &odd);
+    assert!(
+        started(&log),
+        "an image whose digest is in db did not boot:\n{log}"
+    );
+    bytes.resize(bytes.len().next_multiple_of(8), 0);
+    let padded_path = d.join("padded.efi");
+    std::fs::write(&padded_path, &bytes).unwrap();
+    let padded = hash_of(&padded_path);
+    assert_ne!(padded, digest);
+    let log = boot(d, &enroll(d, &keys, None, Some(&padded)), &odd);
+    assert!(denied(&log), "the padded digest allowed the image:\n{log}");
 }
