@@ -167,37 +167,73 @@ pub fn signature(digest: &[u8; 32], key: &EfiKey) -> Result<Vec<u8>, Error> {
     info.to_der().map_err(der_error("content info"))
 }
 
-/// Signs an unsigned image: pads it to 8 bytes, appends the certificate table (one
+/// Signs an image. Unsigned: pads it to 8 bytes, appends the certificate table (one
 /// WIN_CERTIFICATE, itself padded to 8 bytes), points the directory entry at it and
-/// recomputes the PE checksum.
+/// recomputes the PE checksum. Signed already: appends one more WIN_CERTIFICATE over the
+/// same digest (the table is not part of it), so either key's db entry allows the image.
 pub fn sign(image: &[u8], key: &EfiKey) -> Result<Signed, Error> {
     let layout = Layout::of(image)?;
-    if layout.cert_table.is_some() {
-        return Err(Error::Signing(
-            "the image is already signed (remove its signatures first)".into(),
-        ));
-    }
-    let mut out = image.to_vec();
-    out.resize(image.len().next_multiple_of(8), 0);
+    let mut out = match layout.cert_table {
+        Some((at, size)) if at + size != image.len() => {
+            return Err(Error::Signing(
+                "the image's certificate table does not end the file".into(),
+            ));
+        }
+        Some(_) => image.to_vec(),
+        None => {
+            let mut out = image.to_vec();
+            out.resize(image.len().next_multiple_of(8), 0);
+            out
+        }
+    };
+    // The digest of the image as it will be covered: unsigned, once padded; signed, as it
+    // is (its table, about to be padded, is not part of it).
     let digest = crate::authenticode::digest(&out)?;
+    let (table_at, old_size) = layout
+        .cert_table
+        .map_or((out.len(), 0), |(at, size)| (at, size.next_multiple_of(8)));
+    out.resize(table_at + old_size, 0);
     let pkcs7 = signature(&digest, key)?;
     let length =
         u32::try_from(8 + pkcs7.len()).map_err(|_| Error::Signing("signature too large".into()))?;
-    let mut table = Vec::with_capacity(pkcs7.len() + 16);
-    table.extend_from_slice(&length.to_le_bytes());
-    table.extend_from_slice(&WIN_CERT_REVISION.to_le_bytes());
-    table.extend_from_slice(&WIN_CERT_TYPE_PKCS.to_le_bytes());
-    table.extend_from_slice(&pkcs7);
-    table.resize(table.len().next_multiple_of(8), 0);
-    let at = u32::try_from(out.len()).map_err(|_| Error::Signing("image too large".into()))?;
-    let size =
-        u32::try_from(table.len()).map_err(|_| Error::Signing("signature too large".into()))?;
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(&WIN_CERT_REVISION.to_le_bytes());
+    out.extend_from_slice(&WIN_CERT_TYPE_PKCS.to_le_bytes());
+    out.extend_from_slice(&pkcs7);
+    out.resize(out.len().next_multiple_of(8), 0);
+    let size = out.len() - table_at;
+    set_table(&mut out, &layout, table_at, size)?;
+    Ok(Signed { image: out, digest })
+}
+
+/// The image without its signatures: the certificate table cut off, the directory entry
+/// zeroed, the checksum recomputed (the padding signing added stays, as with
+/// `sbattach --remove`).
+pub fn unsign(image: &[u8]) -> Result<Vec<u8>, Error> {
+    let layout = Layout::of(image)?;
+    let Some((at, size)) = layout.cert_table else {
+        return Err(Error::Signing("the image is not signed".into()));
+    };
+    if at + size != image.len() {
+        return Err(Error::Signing(
+            "the image's certificate table does not end the file".into(),
+        ));
+    }
+    let mut out = image[..at].to_vec();
+    set_table(&mut out, &layout, 0, 0)?;
+    Ok(out)
+}
+
+/// Points the certificate-table directory entry at `(at, size)` and recomputes the checksum.
+fn set_table(out: &mut [u8], layout: &Layout, at: usize, size: usize) -> Result<(), Error> {
+    let too_large = || Error::Signing("image too large".into());
+    let at = u32::try_from(at).map_err(|_| too_large())?;
+    let size = u32::try_from(size).map_err(|_| too_large())?;
     out[layout.cert_dir..layout.cert_dir + 4].copy_from_slice(&at.to_le_bytes());
     out[layout.cert_dir + 4..layout.cert_dir + 8].copy_from_slice(&size.to_le_bytes());
-    out.extend_from_slice(&table);
-    let sum = checksum(&out, layout.checksum);
+    let sum = checksum(out, layout.checksum);
     out[layout.checksum..layout.checksum + 4].copy_from_slice(&sum.to_le_bytes());
-    Ok(Signed { image: out, digest })
+    Ok(())
 }
 
 /// A signed image, and the Authenticode digest its signature covers.

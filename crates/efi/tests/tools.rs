@@ -276,9 +276,47 @@ fn sbverify_and_osslsigncode_accept_what_cairn_signs() {
             text.contains("PE checksum") && !text.contains("MISMATCH"),
             "{text}"
         );
-        // Signed once: a second signing is refused, not stacked silently.
-        assert!(cairn_efi::sign::sign(&signed, &db).is_err());
     }
+}
+
+/// A second signature is appended over the same digest; sbverify takes either certificate,
+/// and removing the signatures gives back the padded, unsigned image.
+#[test]
+fn a_second_signature_is_appended_and_signatures_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_a, cert_a) = db_key(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let (key_b, cert_b) = db_key(other.path());
+    let (a, b) = (load_key(&key_a, &cert_a), load_key(&key_b, &cert_b));
+    let image = std::fs::read(exists(STUB)).unwrap();
+    let once = cairn_efi::sign::sign(&image, &a).unwrap();
+    let twice = cairn_efi::sign::sign(&once.image, &b).unwrap();
+    assert_eq!(twice.digest, once.digest);
+    let path = dir.path().join("twice.efi");
+    std::fs::write(&path, &twice.image).unwrap();
+    for cert in [&cert_a, &cert_b] {
+        let said = run(Command::new("sbverify").arg("--cert").arg(cert).arg(&path));
+        assert!(said.contains("Signature verification OK"), "{said}");
+    }
+    let listed = run(Command::new("sbverify").arg("--list").arg(&path));
+    assert!(listed.contains("signature 2"), "{listed}");
+    let bare = cairn_efi::sign::unsign(&twice.image).unwrap();
+    let mut padded = image.clone();
+    padded.resize(image.len().next_multiple_of(8), 0);
+    assert_eq!(bare.len(), padded.len());
+    assert_eq!(
+        authenticode::digest(&bare).unwrap(),
+        authenticode::digest(&padded).unwrap()
+    );
+    std::fs::write(&path, &bare).unwrap();
+    let out = Command::new("sbverify")
+        .arg("--list")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("signature 1"), "{text}");
+    assert!(cairn_efi::sign::unsign(&bare).is_err(), "nothing to remove");
 }
 
 #[test]

@@ -65,7 +65,8 @@ pub enum EfiCommand {
         out: PathBuf,
     },
     /// Sign an EFI image (Authenticode, as sbsign does) with an RSA db key and its
-    /// certificate; the key is read into guarded memory.
+    /// certificate; the key is read into guarded memory. A signed image gets one more
+    /// signature (either key's db entry then allows it).
     Sign {
         /// The unsigned EFI image.
         image: PathBuf,
@@ -78,6 +79,14 @@ pub enum EfiCommand {
         /// Where to write the signed image [default: IMAGE.signed].
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Remove every signature from an image (what `sbattach --remove` does one at a time).
+    Unsign {
+        /// The signed image.
+        image: PathBuf,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Decide an image as UEFI firmware does: allowed when a signature chains to a db
     /// certificate or its digest is in db, refused when its digest or a certificate of the
@@ -193,6 +202,11 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
             crate::common::files::write_atomically(&out, &update)?;
         }
         EfiCommand::Verify { image, db, dbx } => return verify(&image, &db, &dbx),
+        EfiCommand::Unsign { image, out } => {
+            let unsigned = cairn_efi::sign::unsign(&map_file(&image)?)
+                .with_context(|| format!("removing the signatures of {}", image.display()))?;
+            crate::common::files::write_atomically(&out, &unsigned)?;
+        }
         EfiCommand::Sign {
             image,
             key,

@@ -158,6 +158,22 @@ fn the_firmware_boots_what_cairn_signed_and_refuses_the_rest() {
         denied(&log),
         "an image signed outside db was not refused:\n{log}"
     );
+    // The foreign-signed image, signed again by db's key: the second signature allows it.
+    let both = d.join("both.efi");
+    ok(cairn()
+        .args(["efi", "sign"])
+        .arg(&foreign)
+        .arg("--key")
+        .arg(keys.join("db.key"))
+        .arg("--cert")
+        .arg(keys.join("db.crt"))
+        .arg("--out")
+        .arg(&both));
+    let log = boot(d, &vars, &both);
+    assert!(
+        started(&log),
+        "a second, db-trusted signature did not allow the image:\n{log}"
+    );
 
     // dbx, made and signed (by KEK) by Cairn: db's certificate, or the image's digest.
     let guid = std::fs::read_to_string(keys.join("GUID")).unwrap();
