@@ -20,8 +20,8 @@ pub fn map_file(path: &Path) -> anyhow::Result<cairn_mmap::Mapped> {
     cairn_mmap::map(&f).with_context(|| format!("mapping {}", path.display()))
 }
 
-/// Writes `bytes` to `path` through a temporary file beside it, so `path` appears whole or
-/// not at all.
+/// Writes `bytes` to `path` (mode 0644) through a temporary file beside it, so `path`
+/// appears whole or not at all.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write as _;
     let dir = path
@@ -29,6 +29,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing {}", path.display()))?;
+    // A temporary file is private (0600); what this writes is not secret (keys go through
+    // cairn-secmem's writer), so it gets the usual 0644.
+    use std::os::unix::fs::PermissionsExt as _;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
         .with_context(|| format!("writing {}", path.display()))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())

@@ -336,6 +336,17 @@ fn efi_keygen_makes_a_key_set_the_tools_accept() {
         .arg("--cert")
         .arg(k("db.crt"))
         .arg(&signed));
+    // What is not secret is readable by others, as sbsign's and openssl's output is.
+    for public in [
+        signed.clone(),
+        k("db.crt"),
+        k("db.esl"),
+        k("db.auth"),
+        k("GUID"),
+    ] {
+        let mode = std::fs::metadata(&public).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{}", public.display());
+    }
     // Keys are never replaced.
     let again = cairn()
         .args(["efi", "keygen", "--name", "X", "--out"])

@@ -1,0 +1,16 @@
+#![no_main]
+//! Hostile signature lists and signed updates: every reader returns, never panics, and a
+//! list that parses writes back to the same bytes.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Ok(lists) = cairn_efi::siglist::parse(data) {
+        // (An empty list keeps no entry size to write back.)
+        if lists.iter().all(|l| !l.entries.is_empty()) {
+            assert_eq!(cairn_efi::siglist::to_bytes(&lists), data);
+        }
+    }
+    if let Ok(update) = cairn_efi::auth::parse(data) {
+        let _ = cairn_efi::siglist::parse(update.list);
+    }
+    let _ = cairn_efi::verify::Database::default().add_file(data);
+    let _ = cairn_efi::cert::certificate_der(data);
+});
