@@ -131,13 +131,21 @@ pub fn verify(
         Some((at, size)) => signatures(&image[at..at + size])?,
         None => Vec::new(),
     };
+    // Every signature is weighed before any allows: one whose chain dbx lists refuses the
+    // image, whatever the others say (as the firmware does).
     let mut reasons = Vec::new();
+    let mut allowed = None;
     for signed in &signatures {
         match check(signed, &digest, db, dbx) {
-            Ok(allowed) => return Ok(Ok(allowed)),
+            Ok(a) => {
+                allowed.get_or_insert(a);
+            }
             Err(Verdict::Refused(r)) => return Ok(Err(r)),
             Err(Verdict::Untrusted(why)) => reasons.push(why),
         }
+    }
+    if let Some(a) = allowed {
+        return Ok(Ok(a));
     }
     if db.digests.contains(&digest) {
         return Ok(Ok(Allowed::DigestInDb));

@@ -195,3 +195,31 @@ fn a_signed_update_serves_as_db() {
     assert!(verify(&image, &db, &Database::default()).unwrap().is_ok());
     assert!(Database::default().add_file(&update[..30]).is_err());
 }
+
+/// Two signatures: one db trusts allows the image, unless the other's signer is in dbx.
+/// Two signatures: the first, which db trusts, allows the image, unless the second's signer
+/// is in dbx: every signature is weighed, as the firmware weighs them.
+#[test]
+fn dbx_on_any_signature_refuses_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, first_key, first) = chain(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let (second_ca, second_key, second) = chain(other.path());
+    let load = |key: &Path, cert: &Path| {
+        let secret = cairn_secmem::read_pem_file(key).unwrap();
+        cairn_efi::sign::EfiKey::new(secret.der, &std::fs::read(cert).unwrap()).unwrap()
+    };
+    let once =
+        cairn_efi::sign::sign(&std::fs::read(HELLO).unwrap(), &load(&second_key, &second)).unwrap();
+    let twice = cairn_efi::sign::sign(&once.image, &load(&first_key, &first)).unwrap();
+    let db = db_of(&[&second_ca]);
+    assert!(
+        verify(&twice.image, &db, &Database::default())
+            .unwrap()
+            .is_ok()
+    );
+    assert!(matches!(
+        verify(&twice.image, &db, &db_of(&[&first])).unwrap(),
+        Err(Refused::CertificateInDbx(_))
+    ));
+}

@@ -207,6 +207,18 @@ fn the_firmware_boots_what_cairn_signed_and_refuses_the_rest() {
         denied(&log),
         "an image whose certificate is in dbx was not refused:\n{log}"
     );
+    // Two signatures, the second one db trusts: the first's signer in dbx still refuses it.
+    let foreign_out = enroll(
+        d,
+        &keys,
+        Some(&dbx("--cert", &stranger.join("db.crt"), "dbx-foreign")),
+        None,
+    );
+    let log = boot(d, &foreign_out, &both);
+    assert!(
+        denied(&log),
+        "an image with one signature in dbx was not refused:\n{log}"
+    );
     let by_hash = enroll(d, &keys, Some(&dbx("--hash", &signed, "dbx-hash")), None);
     let log = boot(d, &by_hash, &signed);
     assert!(
