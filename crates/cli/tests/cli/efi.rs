@@ -17,18 +17,31 @@ fn efitools(args: &[&std::ffi::OsStr], tool: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
-fn esl_hash_and_show_agree_with_efitools() {
-    let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("db.key"), dir.path().join("db.crt"));
+/// An RSA-2048 key and self-signed certificate made by openssl: `(NAME.key, NAME.crt)`.
+fn self_signed(
+    dir: &std::path::Path,
+    name: &str,
+    cn: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (key, cert) = (
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.crt")),
+    );
     ok(Command::new("openssl")
         .args([
             "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
         ])
-        .args(["-subj", "/CN=cairn cli test/", "-keyout"])
+        .args(["-subj", &format!("/CN={cn}/"), "-keyout"])
         .arg(&key)
         .arg("-out")
         .arg(&cert));
+    (key, cert)
+}
+
+#[test]
+fn esl_hash_and_show_agree_with_efitools() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cert) = self_signed(dir.path(), "db", "cairn cli test");
 
     // The image digest is the one efitools puts in an image-hash list.
     let said = String::from_utf8(ok(cairn().args(["efi", "hash", HELLO])).stdout).unwrap();
@@ -102,21 +115,7 @@ fn esl_hash_and_show_agree_with_efitools() {
 #[test]
 fn efi_sign_makes_an_image_sbverify_accepts() {
     let dir = tempfile::tempdir().unwrap();
-    let make = |name: &str| {
-        let (key, cert) = (
-            dir.path().join(format!("{name}.key")),
-            dir.path().join(format!("{name}.crt")),
-        );
-        ok(Command::new("openssl")
-            .args([
-                "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-            ])
-            .args(["-subj", &format!("/CN={name}/"), "-keyout"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert));
-        (key, cert)
-    };
+    let make = |name: &str| self_signed(dir.path(), name, name);
     let (key, cert) = make("db");
     let signed = dir.path().join("hello.signed.efi");
     let said = String::from_utf8(
@@ -189,15 +188,7 @@ fn efi_sign_makes_an_image_sbverify_accepts() {
 #[test]
 fn efi_auth_matches_sign_efi_sig_list() {
     let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("kek.key"), dir.path().join("kek.crt"));
-    ok(Command::new("openssl")
-        .args([
-            "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-        ])
-        .args(["-subj", "/CN=kek/", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert));
+    let (key, cert) = self_signed(dir.path(), "kek", "kek");
     let esl = dir.path().join("db.esl");
     ok(cairn()
         .args(["efi", "esl", "--owner", OWNER, "--cert"])
