@@ -77,14 +77,7 @@ impl World {
             .args(["--registry", &self.served.url])
             .output()
             .unwrap();
-        let mut files: Vec<String> = std::fs::read_dir(&out_dir)
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        (result, files)
+        (result, crate::util::file_names(&out_dir))
     }
 }
 

@@ -123,6 +123,18 @@ impl Drop for Served {
     }
 }
 
+/// The names of the files in `dir`, sorted (none when it does not exist).
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
 /// `--database`, `--object-store`, `--s3-endpoint` of a registry on PostgreSQL and a bucket.
 pub fn shared_storage_args(database: &str, bucket: &cairn_testkit::s3::Bucket) -> Vec<String> {
     vec![

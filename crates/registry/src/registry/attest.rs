@@ -3,9 +3,10 @@
 use cairn_sign::attestation::Attestation;
 
 use super::Registry;
+use super::journal::Logged;
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::log_entry::{EntryCodec as _, LogEntry};
+use crate::log_entry::LogEntry;
 use crate::opening::read_blocking;
 
 impl Registry {
@@ -27,17 +28,15 @@ impl Registry {
         .map_err(|e| Error::Internal(e.to_string()))?;
         let (checked, doc) = checked?;
         self.writable().await?;
-        let entry = LogEntry::Attestation {
-            format: checked.format.to_owned(),
-            digest: checked.digest.clone(),
-            subjects: checked.subjects.clone(),
-            signers: checked.signers.clone(),
-        };
-        let size = entry.to_bytes().len();
-        if size > cairn_tlog::tile::MAX_ENTRY_SIZE {
-            let what = "too many subjects or signers in the attestation";
-            return Err(Error::EntryTooLarge { what, size });
-        }
+        let entry = Logged::new(
+            LogEntry::Attestation {
+                format: checked.format.to_owned(),
+                digest: checked.digest.clone(),
+                subjects: checked.subjects.clone(),
+                signers: checked.signers.clone(),
+            },
+            "too many subjects or signers in the attestation",
+        )?;
         let digest = Digest::parse(&checked.digest)
             .ok_or_else(|| Error::Internal("attestation digest".into()))?;
         let name = format!("sha256/{}/{}", &checked.digest[..2], checked.digest);
@@ -47,7 +46,7 @@ impl Registry {
         }
         self.store_object(&name, doc).await?;
         let recorded = self
-            .record(&entry)
+            .record(entry)
             .await?
             .ok_or_else(|| Error::Internal("an attestation changes nothing to refuse".into()))?;
         let appended = self.published(recorded).await?;

@@ -15,6 +15,28 @@ use crate::error::Error;
 use crate::index::{Index, log_state, projection};
 use crate::log_entry::{EntryCodec as _, LogEntry};
 
+/// An entry ready to log: its canonical bytes made once, and checked to fit a bundle before
+/// anything is stored for it.
+#[derive(Debug)]
+pub(super) struct Logged {
+    entry: LogEntry,
+    bytes: Vec<u8>,
+}
+
+impl Logged {
+    /// Serializes `entry`; refused, naming `what` made it large, when no bundle holds it.
+    pub(super) fn new(entry: LogEntry, what: &'static str) -> Result<Self, Error> {
+        let bytes = entry.to_bytes();
+        if bytes.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
+            return Err(Error::EntryTooLarge {
+                what,
+                size: bytes.len(),
+            });
+        }
+        Ok(Logged { entry, bytes })
+    }
+}
+
 /// A recorded entry, published or still waiting for a checkpoint.
 #[derive(Debug)]
 pub(super) enum Recorded {
@@ -75,14 +97,9 @@ impl Registry {
     /// watermark advanced (replay covers a crash in between). Shared: one PostgreSQL
     /// transaction sequences the entry and changes the index; [`Registry::published`] then
     /// waits for the leader's checkpoint covering it.
-    pub(super) async fn record(&self, entry: &LogEntry) -> Result<Option<Recorded>, Error> {
-        let bytes = entry.to_bytes();
-        if bytes.len() > cairn_tlog::tile::MAX_ENTRY_SIZE {
-            return Err(Error::EntryTooLarge {
-                what: "the entry is too large",
-                size: bytes.len(),
-            });
-        }
+    pub(super) async fn record(&self, logged: Logged) -> Result<Option<Recorded>, Error> {
+        let Logged { entry, bytes } = logged;
+        let entry = &entry;
         if self.shared() {
             let started = Instant::now();
             let Some(index) = self.index.sequence(entry, &bytes).await? else {

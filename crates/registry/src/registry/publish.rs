@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use cairn_plugin::Descriptor;
 
 use super::Registry;
+use super::journal::Logged;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::log_entry::{EntryCodec as _, LogEntry};
@@ -41,12 +42,10 @@ impl Registry {
             descriptors,
             log_index: None,
         };
-        let entry = LogEntry::artifact(&artifact);
-        let size = entry.to_bytes().len();
-        if size > cairn_tlog::tile::MAX_ENTRY_SIZE {
-            let what = "too many or too long descriptors";
-            return Err(Error::EntryTooLarge { what, size });
-        }
+        let entry = Logged::new(
+            LogEntry::artifact(&artifact),
+            "too many or too long descriptors",
+        )?;
         let recorded = {
             let _guard = self.lock(&digest).await?;
             if self.index.contains(&digest).await? {
@@ -57,7 +56,7 @@ impl Registry {
             // by replay (embedded) or never happens (shared: log and index are one
             // transaction).
             self.blobs.commit(staged).await?;
-            match self.record(&entry).await {
+            match self.record(entry).await {
                 Ok(recorded) => recorded,
                 Err(e) => return Err(self.unlogged(&digest, e).await),
             }
@@ -95,7 +94,9 @@ impl Registry {
                 digest: digest.to_hex(),
                 deleted_ns: now_ns(),
             };
-            let recorded = self.record(&entry).await?;
+            let recorded = self
+                .record(Logged::new(entry, "the entry is too large")?)
+                .await?;
             if recorded.is_none() && self.shared() {
                 return Err(Error::NotFound);
             }

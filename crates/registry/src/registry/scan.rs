@@ -1,6 +1,7 @@
 //! Signed filesystem scans: checked, stored and logged.
 
 use super::Registry;
+use super::journal::Logged;
 use super::publish::now_ns;
 use crate::digest::Digest;
 use crate::error::Error;
@@ -53,7 +54,8 @@ impl Registry {
                 scan: summary.clone(),
                 created_ns,
             };
-            self.record(&entry).await?
+            self.record(Logged::new(entry, "the entry is too large")?)
+                .await?
         };
         match recorded {
             Some(recorded) => {

@@ -73,14 +73,7 @@ impl Setup {
             .args(["--registry", &self.proxy_url])
             .output()
             .unwrap();
-        let mut files: Vec<String> = std::fs::read_dir(&out_dir)
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        (result, files)
+        (result, crate::util::file_names(&out_dir))
     }
 
     pub(super) fn pulled(&self, spec: &str, policy: &Path, out: &str) -> Vec<String> {
