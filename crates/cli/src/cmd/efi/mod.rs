@@ -12,6 +12,9 @@ use cairn_efi::{Guid, authenticode, cert};
 
 use crate::common::files::map_file;
 
+mod keygen;
+mod show;
+
 /// `cairn efi …`
 #[derive(Debug, clap::Subcommand)]
 pub enum EfiCommand {
@@ -144,7 +147,7 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
             years,
             owner,
             time,
-        } => keygen(&out, &name, bits, chained, years, owner, time)?,
+        } => keygen::keygen(&out, &name, bits, chained, years, owner, time)?,
         EfiCommand::Hash { images } => {
             let mut out = std::io::stdout().lock();
             for image in images {
@@ -181,7 +184,7 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
             std::fs::write(&out, siglist::to_bytes(&lists))
                 .with_context(|| format!("writing {}", out.display()))?;
         }
-        EfiCommand::Show { file } => show(&file)?,
+        EfiCommand::Show { file } => show::show(&file)?,
         EfiCommand::Auth {
             var,
             list,
@@ -243,81 +246,6 @@ fn efi_time(time: Option<String>) -> anyhow::Result<cairn_efi::auth::EfiTime> {
     Ok(cairn_efi::auth::EfiTime::parse(&time)?)
 }
 
-fn keygen(
-    dir: &Path,
-    name: &str,
-    bits: usize,
-    chained: bool,
-    years: u64,
-    owner: Option<String>,
-    time: Option<String>,
-) -> anyhow::Result<()> {
-    use cairn_efi::auth::{Variable, signed_update};
-    use cairn_efi::keygen::{KeySpec, generate};
-    anyhow::ensure!(
-        !name.is_empty() && !name.contains([',', '=', '+', '"', '\\', '<', '>', ';']),
-        "--name {name:?}: give a plain name (no , = + \" \\ < > ;)"
-    );
-    let owner: Guid = match owner {
-        Some(g) => g.parse()?,
-        None => Guid::random(),
-    };
-    let time = efi_time(time)?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let names = ["PK", "KEK", "db"];
-    for n in names {
-        for ext in ["key", "crt", "esl", "auth"] {
-            let path = dir.join(format!("{n}.{ext}"));
-            anyhow::ensure!(
-                !path.exists(),
-                "{} exists: keys are never replaced",
-                path.display()
-            );
-        }
-    }
-    let validity = std::time::Duration::from_secs(years.max(1) * 365 * 24 * 3600);
-    let spec = |n: &str, ca: bool| (format!("CN={name} {n}"), ca);
-    let mut keys = Vec::new();
-    for (i, n) in names.iter().enumerate() {
-        let (subject, ca) = spec(n, i < 2);
-        let issuer = if chained { keys.last() } else { None };
-        let spec = KeySpec {
-            subject: &subject,
-            bits,
-            validity,
-            ca,
-        };
-        let made = generate(&spec, issuer.map(|k: &cairn_efi::keygen::NewKey| &k.key))?;
-        keys.push(made);
-    }
-    for (n, made) in names.iter().zip(&keys) {
-        let cert = made.key.certificate_der()?;
-        cairn_secmem::write_secret_file(&dir.join(format!("{n}.key")), &made.pem.bytes())
-            .with_context(|| format!("writing {n}.key"))?;
-        let pem = cert::to_pem(&cert)?;
-        crate::common::files::write_atomically(&dir.join(format!("{n}.crt")), pem.as_bytes())?;
-        let esl = siglist::to_bytes(&[SignatureList::x509(owner, &cert)]);
-        crate::common::files::write_atomically(&dir.join(format!("{n}.esl")), &esl)?;
-    }
-    // PK signs itself and KEK; KEK signs db.
-    for (var, list, by) in [
-        (Variable::Pk, 0, 0),
-        (Variable::Kek, 1, 0),
-        (Variable::Db, 2, 1),
-    ] {
-        let cert = keys[list].key.certificate_der()?;
-        let esl = siglist::to_bytes(&[SignatureList::x509(owner, &cert)]);
-        let update = signed_update(var, time, false, &esl, &keys[by].key)?;
-        crate::common::files::write_atomically(&dir.join(format!("{}.auth", var.name())), &update)?;
-    }
-    crate::common::files::write_atomically(&dir.join("GUID"), format!("{owner}\n").as_bytes())?;
-    println!(
-        "PK, KEK and db written to {} (owner {owner})",
-        dir.display()
-    );
-    Ok(())
-}
-
 /// A signing key read into guarded memory, with its certificate.
 fn load_key(key: &Path, cert: &Path) -> anyhow::Result<cairn_efi::sign::EfiKey> {
     let secret = cairn_secmem::read_pem_file(key)
@@ -361,57 +289,4 @@ fn verify(image: &Path, db: &[PathBuf], dbx: &[PathBuf]) -> anyhow::Result<ExitC
             ExitCode::from(1)
         }
     })
-}
-
-fn show(file: &Path) -> anyhow::Result<()> {
-    let bytes = read(file)?;
-    let mut out = std::io::stdout().lock();
-    let lists = match siglist::parse(&bytes) {
-        Ok(lists) => lists,
-        Err(e) => {
-            let update = cairn_efi::auth::parse(&bytes)
-                .map_err(|_| e)
-                .with_context(|| {
-                    format!(
-                        "{} is not an EFI signature list (nor a signed update)",
-                        file.display()
-                    )
-                })?;
-            let t = update.time;
-            writeln!(
-                out,
-                "signed update at {:04}-{:02}-{:02} {:02}:{:02}:{:02}, signature {} bytes",
-                u16::from_le_bytes([t[0], t[1]]),
-                t[2],
-                t[3],
-                t[4],
-                t[5],
-                t[6],
-                update.signature.len()
-            )?;
-            siglist::parse(update.list)
-                .with_context(|| format!("the list in {}", file.display()))?
-        }
-    };
-    for (i, list) in lists.iter().enumerate() {
-        let kind = match list.kind {
-            Guid::CERT_X509 => "X509".to_owned(),
-            Guid::CERT_SHA256 => "SHA256".to_owned(),
-            other => format!("type {other}"),
-        };
-        writeln!(out, "list {i}: {kind}, {} entries", list.entries.len())?;
-        for e in &list.entries {
-            let what = match list.kind {
-                Guid::CERT_X509 => {
-                    use sha2::Digest as _;
-                    let subject = cert::subject(&e.data).unwrap_or_else(|e| format!("({e})"));
-                    let fp = hex::encode(sha2::Sha256::digest(&e.data));
-                    format!("subject {subject}, sha256 {fp}")
-                }
-                _ => hex::encode(&e.data),
-            };
-            writeln!(out, "  owner {}  {what}", e.owner)?;
-        }
-    }
-    Ok(())
 }
