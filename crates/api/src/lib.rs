@@ -19,11 +19,13 @@
 #![deny(missing_docs)]
 
 pub mod descriptor;
+mod efi;
 mod log;
 mod plugins;
 mod scans;
 
 pub use descriptor::{Architecture, Descriptor, FileType, PluginKind};
+pub use efi::{EfiAdded, EfiFile, EfiImageSummary, EfiList, EfiVarsSummary};
 pub use log::{EntryAnswer, EntryProof, LogEntry, ProofAnswer};
 pub use plugins::{
     DEFAULT_LIMIT, MAX_LIMIT, PluginList, PluginMetadata, PluginSummary, PluginVariant,

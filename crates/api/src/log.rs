@@ -53,6 +53,40 @@ pub enum LogEntry {
         /// Key ids whose signatures verified.
         signers: Vec<String>,
     },
+    /// A signed EFI image was stored: every signature verified over its Authenticode
+    /// digest, and each signer is named.
+    EfiImage {
+        /// SHA-256 of the file, hex.
+        digest: String,
+        /// Size in bytes.
+        size: u64,
+        /// The Authenticode digest, hex.
+        authenticode: String,
+        /// SHA-256 of each signer certificate (DER), hex, in signature order.
+        signers: Vec<String>,
+        /// Upload time, ns since the epoch.
+        created_ns: i64,
+    },
+    /// A signed variable update (`.auth`) was stored: its signature verified for this
+    /// variable and kind of write.
+    EfiVars {
+        /// SHA-256 of the file, hex.
+        digest: String,
+        /// Size in bytes.
+        size: u64,
+        /// `PK`, `KEK`, `db` or `dbx`.
+        variable: String,
+        /// An appending write (else a replacing one).
+        append: bool,
+        /// The update's timestamp, `YYYY-MM-DD HH:MM:SS` (UTC).
+        time: String,
+        /// SHA-256 of the new contents (the signature list), hex.
+        list_digest: String,
+        /// SHA-256 of the signer certificate (DER), hex.
+        signer: String,
+        /// Upload time, ns since the epoch.
+        created_ns: i64,
+    },
 }
 
 /// `GET /log/entries/{index}`: one entry with its leaf hash.
@@ -73,7 +107,7 @@ pub struct ProofAnswer {
     pub proof: Vec<String>,
 }
 
-/// `GET /files/{digest}/proof` and `/scans/{digest}/proof`: everything needed to check a
+/// `GET /files/{digest}/proof`, `/scans/{digest}/proof` and `/efi/{digest}/proof`: everything needed to check a
 /// publication offline. The entry is committed to by its canonical JSON bytes, so a client
 /// hashes `entry` canonically and proves that leaf against the checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

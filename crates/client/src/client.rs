@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairn_api::{
-    EntryProof, PluginList, PluginMetadata, ProofAnswer, ScanAdded, ScanList, UploadOutcome,
-    VariantList,
+    EfiAdded, EfiList, EntryProof, PluginList, PluginMetadata, ProofAnswer, ScanAdded, ScanList,
+    UploadOutcome, VariantList,
 };
 use cairn_tlog::Hash;
 use futures::StreamExt as _;
@@ -250,6 +250,35 @@ impl Client {
         self.get_json(&format!("/scans/{digest}/proof")).await
     }
 
+    /// `GET /efi/{digest}/proof`: a Secure Boot file's log entry, inclusion proof and
+    /// checkpoint (`digest`: the SHA-256 of the file).
+    pub async fn efi_proof(&self, digest: &str) -> Result<EntryProof, Error> {
+        check_digest(digest)?;
+        self.get_json(&format!("/efi/{digest}/proof")).await
+    }
+
+    /// `GET /efi?authenticode=`: the published images with this Authenticode digest.
+    pub async fn efi_images(&self, authenticode: &str) -> Result<EfiList, Error> {
+        check_digest(authenticode)?;
+        self.get_json(&format!(
+            "/efi?authenticode={}",
+            authenticode.to_ascii_lowercase()
+        ))
+        .await
+    }
+
+    /// `GET /efi/{digest}`: a published Secure Boot file, streamed and hashed.
+    pub async fn efi_file(
+        &self,
+        digest: &str,
+        out: &mut (impl AsyncWrite + Unpin),
+        progress: &dyn Progress,
+    ) -> Result<Download, Error> {
+        check_digest(digest)?;
+        self.stream_to(&format!("/efi/{digest}"), out, progress)
+            .await
+    }
+
     /// `GET /log/proof/consistency?from=&to=`, decoded.
     pub async fn consistency(&self, from: u64, to: u64) -> Result<Vec<Hash>, Error> {
         let path = format!("/log/proof/consistency?from={from}&to={to}");
@@ -291,22 +320,54 @@ impl Client {
         progress: Arc<dyn Progress>,
     ) -> Result<UploadOutcome, Error> {
         let url = self.url("/files");
-        let r = self.upload(&url, file, signature, progress).await?;
+        let fields = [("signature", signature.to_owned())];
+        let r = self.upload(&url, file, &fields, progress).await?;
         decode("POST", &url, r).await
     }
 
     /// `POST /scans`: uploads a signed scan file.
     pub async fn push_scan(&self, file: &Path, signature: &str) -> Result<ScanAdded, Error> {
         let url = self.url("/scans");
-        let r = self.upload(&url, file, signature, Arc::new(())).await?;
+        let fields = [("signature", signature.to_owned())];
+        let r = self.upload(&url, file, &fields, Arc::new(())).await?;
         decode("POST", &url, r).await
     }
 
+    /// `POST /efi/images`: publishes a signed EFI image (the registry checks that every
+    /// signature verifies over its Authenticode digest), streamed from disk.
+    pub async fn push_efi_image(
+        &self,
+        file: &Path,
+        progress: Arc<dyn Progress>,
+    ) -> Result<EfiAdded, Error> {
+        let url = self.url("/efi/images");
+        let r = self.upload(&url, file, &[], progress).await?;
+        decode("POST", &url, r).await
+    }
+
+    /// `POST /efi/vars`: publishes a signed variable update (`.auth`) of `variable` (`PK`,
+    /// `KEK`, `db`, `dbx`), replacing it or (`append`) appending to it.
+    pub async fn push_efi_vars(
+        &self,
+        file: &Path,
+        variable: &str,
+        append: bool,
+    ) -> Result<EfiAdded, Error> {
+        let url = self.url("/efi/vars");
+        let fields = [
+            ("variable", variable.to_owned()),
+            ("append", append.to_string()),
+        ];
+        let r = self.upload(&url, file, &fields, Arc::new(())).await?;
+        decode("POST", &url, r).await
+    }
+
+    /// Streams `file` as the multipart `file` field, then the text `fields`.
     async fn upload(
         &self,
         url: &str,
         file: &Path,
-        signature: &str,
+        fields: &[(&'static str, String)],
         progress: Arc<dyn Progress>,
     ) -> Result<reqwest::Response, Error> {
         let token = self.token()?;
@@ -329,9 +390,10 @@ impl Client {
         let part =
             reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
                 .file_name(name);
-        let form = reqwest::multipart::Form::new()
-            .part("file", part)
-            .text("signature", signature.to_owned());
+        let form = fields.iter().fold(
+            reqwest::multipart::Form::new().part("file", part),
+            |form, (name, value)| form.text(*name, value.clone()),
+        );
         let request = self.http.post(url).bearer_auth(token).multipart(form);
         let answer = self.send("POST", url, request).await;
         progress.finish();

@@ -183,6 +183,9 @@ pub enum Refusal {
     /// A scan baseline's signature does not verify under the keys the user gave.
     #[error("the baseline's signature does not verify: {0}")]
     Signature(String),
+    /// What was to be proven published has no entry in the registry's log.
+    #[error("not published: {0}")]
+    NotPublished(String),
     /// The user's policy pins no log, so nothing could be proven.
     #[error(
         "the trust policy pins no transparency log ([log] key): add one with `cairn trust log POLICY --key VKEY` (the key `cairn log key` prints)"

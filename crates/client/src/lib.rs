@@ -3,11 +3,13 @@
 //! registry's words.
 //!
 //! - [`Client`]: every request (`plugins`, `find`, `metadata`, `download_to`, `proof`,
-//!   `consistency`, `push`, `delete`, `push_scan`, `scan`…), answers decoded into
-//!   `cairn-api` types, error statuses into [`Error::Status`] with the server's message.
+//!   `consistency`, `push`, `delete`, `push_scan`, `scan`, `push_efi_image`, `efi_proof`…),
+//!   answers decoded into `cairn-api` types, error statuses into [`Error::Status`] with the
+//!   server's message.
 //! - [`pull()`]: a plugin, proven before it is installed (see [`pull`](mod@pull) for the
 //!   checks); each lie a registry can tell is refused with a [`Refusal`] naming it.
 //! - [`baseline::fetch`]: a scan baseline, proven the same way.
+//! - [`efi::prove_image`]: that an EFI image was published (its `efi_image` entry).
 //! - [`LogState`]: the last checkpoint seen of each log, so every new one must extend it.
 //! - [`HttpFetcher`]: `cairn_tlog::verify_log` over HTTP.
 //!
@@ -33,6 +35,7 @@
 pub mod baseline;
 mod bytes;
 mod client;
+pub mod efi;
 mod error;
 mod fetcher;
 mod proof;

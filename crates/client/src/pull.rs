@@ -321,6 +321,8 @@ fn kind(e: &LogEntry) -> &'static str {
         LogEntry::Scan { .. } => "scan",
         LogEntry::Delete { .. } => "delete",
         LogEntry::Attestation { .. } => "attestation",
+        LogEntry::EfiImage { .. } => "EFI image",
+        LogEntry::EfiVars { .. } => "EFI variable update",
     }
 }
 

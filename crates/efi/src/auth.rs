@@ -34,9 +34,9 @@ const RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1
 const DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 
 /// Non-volatile, boot-service and runtime access, time-based authenticated writes.
-const ATTRIBUTES: u32 = 0x01 | 0x02 | 0x04 | 0x20;
+pub const ATTRIBUTES: u32 = 0x01 | 0x02 | 0x04 | 0x20;
 /// `EFI_VARIABLE_APPEND_WRITE`.
-const APPEND_WRITE: u32 = 0x40;
+pub const APPEND_WRITE: u32 = 0x40;
 
 /// A Secure Boot key variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +143,7 @@ impl EfiTime {
 }
 
 /// What the signature of an update covers.
-fn signed_bytes(var: Variable, attributes: u32, time: EfiTime, list: &[u8]) -> Vec<u8> {
+pub(crate) fn signed_bytes(var: Variable, attributes: u32, time: EfiTime, list: &[u8]) -> Vec<u8> {
     let mut out: Vec<u8> = var
         .name()
         .encode_utf16()

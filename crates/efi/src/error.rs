@@ -30,6 +30,9 @@ pub enum Error {
     /// A `.auth` file that is truncated or not a signed variable update.
     #[error("malformed signed variable update: {0}")]
     Auth(&'static str),
+    /// A unified kernel image that cannot be built from this stub and these parts.
+    #[error("cannot build the unified kernel image: {0}")]
+    Uki(String),
     /// A GUID in text form that does not parse.
     #[error("invalid GUID {0:?}: expected 8-4-4-4-12 hex digits")]
     Guid(String),

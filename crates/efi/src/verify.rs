@@ -20,10 +20,12 @@ use crate::pe::Layout;
 use crate::siglist::SignatureList;
 use crate::sign::{SPC_INDIRECT_DATA, WIN_CERT_TYPE_PKCS};
 
-const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+pub(crate) const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+pub(crate) const RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+pub(crate) const SHA256_WITH_RSA: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+pub(crate) const MESSAGE_DIGEST: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 
 /// SpcIndirectDataContent: what the image is, and its digest.
@@ -158,7 +160,7 @@ pub fn verify(
 }
 
 /// The PKCS#7 signatures of a certificate table (WIN_CERTIFICATE entries, 8-aligned).
-fn signatures(table: &[u8]) -> Result<Vec<SignedData>, Error> {
+pub(crate) fn signatures(table: &[u8]) -> Result<Vec<SignedData>, Error> {
     let mut out = Vec::new();
     let mut at = 0;
     while at + 8 <= table.len() {
@@ -200,22 +202,32 @@ fn check(
     db: &Database,
     dbx: &Database,
 ) -> Result<Allowed, Verdict> {
+    let (signer, certs) = verified_signer(signed, digest).map_err(Verdict::Untrusted)?;
+    chain_to_db(signer, &certs, db, dbx)
+}
+
+/// The signer's certificate of an Authenticode signature that signs `digest` and whose
+/// signature verifies, with every certificate the signature carries (for the chain); why
+/// not, otherwise. Trust (db, dbx) is not weighed here.
+pub(crate) fn verified_signer<'a>(
+    signed: &'a SignedData,
+    digest: &[u8; 32],
+) -> Result<(&'a Certificate, Vec<&'a Certificate>), String> {
     let content = &signed.encap_content_info;
     let econtent = content
         .econtent
         .as_ref()
-        .ok_or_else(|| untrusted("no content"))?;
+        .ok_or_else(|| "no content".to_owned())?;
     if content.econtent_type != SPC_INDIRECT_DATA {
-        return Err(untrusted("not an Authenticode signature"));
+        return Err("not an Authenticode signature".into());
     }
-    let indirect =
-        IndirectData::from_der(&econtent.to_der().map_err(|e| untrusted(e.to_string()))?)
-            .map_err(|e| untrusted(format!("indirect data: {e}")))?;
+    let indirect = IndirectData::from_der(&econtent.to_der().map_err(|e| e.to_string())?)
+        .map_err(|e| format!("indirect data: {e}"))?;
     if indirect.message_digest.algorithm.oid != SHA256 {
-        return Err(untrusted("not a SHA-256 signature"));
+        return Err("not a SHA-256 signature".into());
     }
     if indirect.message_digest.digest.as_bytes() != digest {
-        return Err(untrusted("it signs another image digest"));
+        return Err("it signs another image digest".into());
     }
     let certs: Vec<&Certificate> = signed
         .certificates
@@ -231,18 +243,19 @@ fn check(
         .0
         .iter()
         .next()
-        .ok_or_else(|| untrusted("no signer"))?;
+        .ok_or_else(|| "no signer".to_owned())?;
     let signer = signer_certificate(info, &certs)?;
     check_signer_info(info, econtent, signer)?;
-    chain_to_db(signer, &certs, db, dbx)
+    Ok((signer, certs))
 }
 
-fn signer_certificate<'a>(
+/// The certificate `info` names (by issuer and serial) among `certs`.
+pub(crate) fn signer_certificate<'a>(
     info: &SignerInfo,
     certs: &[&'a Certificate],
-) -> Result<&'a Certificate, Verdict> {
+) -> Result<&'a Certificate, String> {
     let SignerIdentifier::IssuerAndSerialNumber(id) = &info.sid else {
-        return Err(untrusted("the signer is not named by issuer and serial"));
+        return Err("the signer is not named by issuer and serial".into());
     };
     certs
         .iter()
@@ -251,7 +264,7 @@ fn signer_certificate<'a>(
             c.tbs_certificate.issuer == id.issuer
                 && c.tbs_certificate.serial_number == id.serial_number
         })
-        .ok_or_else(|| untrusted("the signer's certificate is not in the signature"))
+        .ok_or_else(|| "the signer's certificate is not in the signature".into())
 }
 
 /// The signed attributes carry this content's digest, and the signature over them verifies.
@@ -259,11 +272,11 @@ fn check_signer_info(
     info: &SignerInfo,
     econtent: &Any,
     signer: &Certificate,
-) -> Result<(), Verdict> {
+) -> Result<(), String> {
     let attrs = info
         .signed_attrs
         .as_ref()
-        .ok_or_else(|| untrusted("no signed attributes"))?;
+        .ok_or_else(|| "no signed attributes".to_owned())?;
     let value = |oid| {
         attrs
             .iter()
@@ -271,28 +284,25 @@ fn check_signer_info(
             .and_then(|a| a.values.iter().next())
     };
     let content_digest: [u8; 32] = Sha256::digest(econtent.value()).into();
-    let md = value(MESSAGE_DIGEST).ok_or_else(|| untrusted("no message digest attribute"))?;
+    let md = value(MESSAGE_DIGEST).ok_or_else(|| "no message digest attribute".to_owned())?;
     if md.value() != content_digest {
-        return Err(untrusted(
-            "the message digest attribute does not match the content",
-        ));
+        return Err("the message digest attribute does not match the content".to_owned());
     }
-    let ct = value(CONTENT_TYPE).ok_or_else(|| untrusted("no content type attribute"))?;
+    let ct = value(CONTENT_TYPE).ok_or_else(|| "no content type attribute".to_owned())?;
     if ct.value() != SPC_INDIRECT_DATA.as_bytes() {
-        return Err(untrusted(
-            "the content type attribute is not Authenticode's",
-        ));
+        return Err("the content type attribute is not Authenticode's".to_owned());
     }
     if info.digest_alg.oid != SHA256
         || ![RSA, SHA256_WITH_RSA].contains(&info.signature_algorithm.oid)
     {
-        return Err(untrusted("only RSA with SHA-256 is supported"));
+        return Err("only RSA with SHA-256 is supported".to_owned());
     }
-    let signed = attrs.to_der().map_err(|e| untrusted(e.to_string()))?;
-    rsa_verify(signer, &signed, info.signature.as_bytes()).map_err(untrusted)
+    let signed = attrs.to_der().map_err(|e| e.to_string())?;
+    rsa_verify(signer, &signed, info.signature.as_bytes())
 }
 
-fn rsa_verify(by: &Certificate, message: &[u8], signature: &[u8]) -> Result<(), String> {
+/// Whether `signature` (RSA PKCS#1 v1.5, SHA-256) over `message` verifies under `by`'s key.
+pub(crate) fn rsa_verify(by: &Certificate, message: &[u8], signature: &[u8]) -> Result<(), String> {
     let spki = by
         .tbs_certificate
         .subject_public_key_info

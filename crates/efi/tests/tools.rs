@@ -89,7 +89,45 @@ fn images(dir: &Path) -> Vec<PathBuf> {
     let path = dir.join("trailing.efi");
     std::fs::write(&path, trailing).unwrap();
     images.push(path);
+    images.push(uki(dir));
     images
+}
+
+/// A unified kernel image: systemd's stub with a command line, an os-release and, for a
+/// kernel, HelloWorld's bytes (the digest covers any section contents alike).
+fn uki(dir: &Path) -> PathBuf {
+    use cairn_efi::uki::{Part, plan};
+    let stub = std::fs::read(exists(STUB)).unwrap();
+    let contents: [(&str, Vec<u8>); 3] = [
+        (".osrel", b"ID=cairn-test\n".to_vec()),
+        (".cmdline", b"console=ttyS0 quiet".to_vec()),
+        (
+            ".linux",
+            std::fs::read(format!("{EFITOOLS}/HelloWorld.efi")).unwrap(),
+        ),
+    ];
+    let parts: Vec<Part> = contents
+        .iter()
+        .map(|(name, data)| Part {
+            name: (*name).into(),
+            size: data.len() as u64,
+        })
+        .collect();
+    let plan = plan(&stub, &parts).unwrap();
+    let mut image = plan.head.clone();
+    for ((_, data), at) in contents.iter().zip(&plan.offsets) {
+        image.resize(*at as usize, 0);
+        image.extend_from_slice(data);
+    }
+    image.resize(plan.len as usize, 0);
+    let path = dir.join("uki.efi");
+    std::fs::write(&path, image).unwrap();
+    // objdump reads the sections back where the plan put them.
+    let sections = run(Command::new("objdump").arg("-h").arg(&path));
+    for (name, _) in &contents {
+        assert!(sections.contains(name), "{name} missing:\n{sections}");
+    }
+    path
 }
 
 /// `pesign --hash`'s digest of an image ("hash: …").

@@ -22,6 +22,7 @@ pub(crate) struct CheckedRead {
     seen: u64,
     held: Option<Bytes>,
     done: bool,
+    started: bool,
 }
 
 impl CheckedRead {
@@ -39,6 +40,7 @@ impl CheckedRead {
             seen: 0,
             held: None,
             done: false,
+            started: false,
         }
     }
 
@@ -63,6 +65,15 @@ impl Stream for CheckedRead {
         let this = self.get_mut();
         if this.done {
             return Poll::Ready(None);
+        }
+        // Yield once before the first chunk: hyper flushes the response head when the body
+        // is not ready, so the client always sees the status and length before a cut, even
+        // for a blob of one chunk whose verdict would otherwise come before the head left
+        // (and reach the client as a bare connection reset).
+        if !this.started {
+            this.started = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         loop {
             match this.inner.as_mut().poll_next(cx) {

@@ -25,6 +25,21 @@ pub enum Error {
     /// An attestation was refused.
     #[error("invalid attestation: {0}")]
     Attestation(String),
+    /// An uploaded EFI image is not one: not PE/COFF, a header pointing outside the file,
+    /// or a signature that is not PKCS#7.
+    #[error("refused EFI image: {0}")]
+    EfiImage(cairn_efi::Error),
+    /// An uploaded EFI image is unsigned, or a signature of it does not verify over its
+    /// Authenticode digest.
+    #[error("refused EFI image: {0}")]
+    EfiUnverified(cairn_efi::signers::Unverified),
+    /// An uploaded signed variable update (`.auth`) is malformed.
+    #[error("refused signed variable update: {0}")]
+    EfiAuth(cairn_efi::Error),
+    /// An uploaded signed variable update's signature does not verify for the variable and
+    /// kind of write it was published as.
+    #[error("refused signed variable update: {0}")]
+    EfiAuthUnverified(cairn_efi::auth_check::Unverified),
     /// The log entry for this submission would exceed what a tile bundle can hold.
     #[error("{what}: the log entry would be {size} bytes (limit 65535)")]
     EntryTooLarge {
@@ -153,6 +168,10 @@ impl Error {
                 | Error::Scan(_)
                 | Error::EntryTooLarge { .. }
                 | Error::Attestation(_)
+                | Error::EfiImage(_)
+                | Error::EfiUnverified(_)
+                | Error::EfiAuth(_)
+                | Error::EfiAuthUnverified(_)
                 | Error::PolicyDenied { .. }
         )
     }
@@ -188,6 +207,14 @@ mod tests {
                 reason: "r".into(),
             },
             Error::StorageFull("disk".into()),
+            Error::EfiImage(cairn_efi::Error::NoOptionalHeader),
+            Error::EfiUnverified(cairn_efi::signers::Unverified::Unsigned),
+            Error::EfiAuth(cairn_efi::Error::Auth("short")),
+            Error::EfiAuthUnverified(cairn_efi::auth_check::Unverified {
+                variable: "db",
+                append: false,
+                why: "w".into(),
+            }),
         ];
         for e in all {
             assert!(!e.to_string().is_empty());

@@ -9,7 +9,8 @@
 //! pool has a single connection so writers queue in Rust instead of spinning on
 //! `SQLITE_BUSY`. Every query is built with `QueryBuilder`, which writes each engine's
 //! placeholders (`?` or `$1`). One file per table family, as the migrations group them:
-//! [`artifacts`] (artifacts, variants, plugins), [`scans`], [`log_state`].
+//! [`artifacts`] (artifacts, variants, plugins), [`scans`], [`efi`] (efi_images, efi_vars),
+//! [`log_state`].
 
 use std::path::Path;
 use std::str::FromStr;
@@ -73,6 +74,7 @@ macro_rules! on_tx {
 }
 
 pub(crate) mod artifacts;
+pub(crate) mod efi;
 pub(crate) mod log_state;
 pub(crate) mod projection;
 pub(crate) mod scans;
@@ -244,11 +246,14 @@ impl Index {
         Ok(())
     }
 
-    /// Every digest whose blob the index references: artifacts and scans, sorted.
+    /// Every digest whose blob the index references: artifacts, scans and EFI files,
+    /// sorted.
     pub async fn stored_digests(&self) -> Result<Vec<Digest>, Error> {
         let hex: Vec<String> = on_pool!(self, read, |pool, Db| {
             sqlx::query_scalar(
-                "SELECT digest FROM artifacts UNION SELECT digest FROM scans ORDER BY 1",
+                "SELECT digest FROM artifacts UNION SELECT digest FROM scans \
+                 UNION SELECT digest FROM efi_images UNION SELECT digest FROM efi_vars \
+                 ORDER BY 1",
             )
             .fetch_all(pool)
             .await?

@@ -50,6 +50,8 @@ mod shared_log;
 mod staging;
 
 pub use blobs::{BlobRead, BlobStore};
+pub use cairn_api::{EfiFile, EfiImageSummary, EfiVarsSummary};
+pub use cairn_efi::auth::Variable as EfiVariable;
 pub use cairn_sign::attestation;
 pub use cairn_sign::{SignatureCheck, SignatureDefect, TrustedKeys};
 pub use digest::{Digest, DigestPrefix};
@@ -62,6 +64,8 @@ pub use model::{
     UploadOutcome,
 };
 pub use model::{MAX_NAME_BYTES, MAX_VERSION_BYTES};
-pub use registry::{DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, Registry, RegistryConfig};
+pub use registry::{
+    DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, MAX_EFI_LISTED, Registry, RegistryConfig,
+};
 pub use scans::{MAX_SCANS_LISTED, ScanSummary};
 pub use staging::{Staged, Upload};

@@ -141,4 +141,37 @@ mod tests {
         assert_eq!(LogEntry::parse(&e.to_bytes()), Some(e));
         assert_eq!(LogEntry::parse(b"{\"kind\":\"other\"}"), None);
     }
+
+    /// The wire form of the Secure Boot entries is pinned: a fleet's verifiers hash it.
+    #[test]
+    fn efi_entries_are_canonical_and_round_trip() {
+        let image = LogEntry::EfiImage {
+            digest: "aa".into(),
+            size: 2,
+            authenticode: "bb".into(),
+            signers: vec!["cc".into(), "dd".into()],
+            created_ns: 3,
+        };
+        assert_eq!(
+            String::from_utf8(image.to_bytes()).unwrap(),
+            r#"{"authenticode":"bb","created_ns":3,"digest":"aa","kind":"efi_image","signers":["cc","dd"],"size":2}"#
+        );
+        let vars = LogEntry::EfiVars {
+            digest: "aa".into(),
+            size: 2,
+            variable: "db".into(),
+            append: true,
+            time: "2024-01-01 00:00:00".into(),
+            list_digest: "bb".into(),
+            signer: "cc".into(),
+            created_ns: 3,
+        };
+        assert_eq!(
+            String::from_utf8(vars.to_bytes()).unwrap(),
+            r#"{"append":true,"created_ns":3,"digest":"aa","kind":"efi_vars","list_digest":"bb","signer":"cc","size":2,"time":"2024-01-01 00:00:00","variable":"db"}"#
+        );
+        for e in [image, vars] {
+            assert_eq!(LogEntry::parse(&e.to_bytes()), Some(e));
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! The registry: the struct that ties index, blobs, keys and log together, its queries and
 //! its readiness. Opening, the journal (log first, index as its projection), publishing,
-//! scans and attestations each have a file of their own below.
+//! scans, Secure Boot files and attestations each have a file of their own below.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -24,12 +24,14 @@ use crate::staging::Upload;
 
 mod attest;
 mod config;
+mod efi;
 pub(crate) mod journal;
 mod open;
 mod publish;
 mod scan;
 
 pub use config::{DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, RegistryConfig};
+pub use efi::MAX_EFI_LISTED;
 
 /// The registry.
 #[derive(Debug)]

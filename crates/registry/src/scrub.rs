@@ -3,7 +3,7 @@
 //!
 //! The log is the truth: it is audited whole (checkpoint signature, every bundle and tile,
 //! the root), then replayed into the state it implies (a scratch index, written by the same
-//! projection as the registry's own). Every indexed artifact and scan must
+//! projection as the registry's own). Every indexed artifact, scan and EFI file must
 //! be exactly that state (nothing more, nothing less, every field equal), every blob it
 //! names must hash to its name, and a blob nothing names is an orphan (reported, and
 //! removed on request). Nothing else is written.
@@ -42,6 +42,8 @@ pub struct Report {
     pub artifacts: u64,
     /// Scans the log implies.
     pub scans: u64,
+    /// EFI images and signed variable updates the log implies.
+    pub efi_files: u64,
     /// Blob bytes read and hashed.
     pub bytes: u64,
     /// Every disagreement, one line each.
@@ -58,6 +60,7 @@ struct Expected {
     index: Index,
     artifacts: BTreeSet<Digest>,
     scans: BTreeSet<Digest>,
+    efi: BTreeSet<Digest>,
     /// Blob bytes the log names.
     bytes: u64,
     /// Keeps the scratch index's directory until the check is done.
@@ -82,6 +85,7 @@ impl Expected {
         }
         tx.commit().await?;
         let (mut artifacts, mut scans, mut bytes) = (BTreeSet::new(), BTreeSet::new(), 0);
+        let mut efi = BTreeSet::new();
         for d in index.stored_digests().await? {
             if let Some(meta) = index.metadata(&d).await? {
                 bytes += meta.size;
@@ -89,12 +93,16 @@ impl Expected {
             } else if let Some(scan) = index.scan(&d).await? {
                 bytes += scan.size;
                 scans.insert(d);
+            } else if let Some(file) = index.efi_file(&d).await? {
+                bytes += file.size();
+                efi.insert(d);
             }
         }
         Ok(Expected {
             index,
             artifacts,
             scans,
+            efi,
             bytes,
             _dir: dir,
         })
@@ -119,6 +127,7 @@ pub async fn scrub(s: &Scrub) -> Result<Report, Error> {
     let expected = Expected::project(&read_entries(&log, size).await?, &mut report).await?;
     report.artifacts = expected.artifacts.len() as u64;
     report.scans = expected.scans.len() as u64;
+    report.efi_files = expected.efi.len() as u64;
     report.bytes = expected.bytes;
     let index = Index::open_sqlite(&s.data_dir.join("index.db")).await?;
     compare_index(&index, &expected, &mut report).await?;
@@ -157,8 +166,24 @@ async fn compare_index(
             Some(_) => {}
         }
     }
+    for d in &expected.efi {
+        let want = expected.index.efi_file(d).await?;
+        match index.efi_file(d).await? {
+            None => report
+                .problems
+                .push(format!("index: EFI file {d} is missing")),
+            Some(got) if Some(&got) != want.as_ref() => report.problems.push(format!(
+                "index: EFI file {d} differs from its log entry: {}",
+                first_difference(&got, &want)
+            )),
+            Some(_) => {}
+        }
+    }
     for d in index.stored_digests().await? {
-        if !expected.artifacts.contains(&d) && !expected.scans.contains(&d) {
+        if !expected.artifacts.contains(&d)
+            && !expected.scans.contains(&d)
+            && !expected.efi.contains(&d)
+        {
             report.problems.push(format!(
                 "index: {d} is indexed, but the log does not publish it"
             ));
@@ -194,7 +219,13 @@ async fn check_blobs(
     delete_orphans: bool,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let named: BTreeSet<Digest> = expected.artifacts.union(&expected.scans).copied().collect();
+    let named: BTreeSet<Digest> = expected
+        .artifacts
+        .iter()
+        .chain(&expected.scans)
+        .chain(&expected.efi)
+        .copied()
+        .collect();
     for d in &named {
         if !blobs.verify(d).await? {
             report

@@ -96,7 +96,8 @@ pub(crate) async fn open(
 /// Starting a second log beside it would fork history, so refuse and say how to move.
 async fn refuse_a_second_log(pool: &PgPool, tiles: &Arc<dyn TileStore>) -> Result<(), Error> {
     let indexed: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM artifacts) OR EXISTS (SELECT 1 FROM scans)",
+        "SELECT EXISTS (SELECT 1 FROM artifacts) OR EXISTS (SELECT 1 FROM scans) \
+         OR EXISTS (SELECT 1 FROM efi_images) OR EXISTS (SELECT 1 FROM efi_vars)",
     )
     .fetch_one(pool)
     .await?;

@@ -48,6 +48,8 @@ fn status_of(e: &Error) -> StatusCode {
             StatusCode::SERVICE_UNAVAILABLE
         }
         e if e.is_storage_full() => StatusCode::INSUFFICIENT_STORAGE,
+        // Well-formed, but its signatures do not stand: nothing to publish.
+        Error::EfiUnverified(_) | Error::EfiAuthUnverified(_) => StatusCode::UNPROCESSABLE_ENTITY,
         // The registry says whose fault an error is; every other client error is a 400.
         e if e.is_client_error() => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,

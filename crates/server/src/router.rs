@@ -7,7 +7,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::handlers::{files, health, log, plugins, scans, upload};
+use crate::handlers::{efi, files, health, log, plugins, scans, upload};
 
 /// Builds the application.
 pub fn router(state: AppState) -> Router {
@@ -39,6 +39,17 @@ pub fn router(state: AppState) -> Router {
         .route("/scans/{digest}", get(scans::download))
         .route("/scans/{digest}/proof", get(log::scan_proof))
         .route("/files/{digest}/proof", get(log::artifact_proof))
+        .route("/efi", get(efi::list))
+        .route(
+            "/efi/images",
+            post(efi::upload_image).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/efi/vars",
+            post(efi::upload_vars).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/efi/{digest}", get(efi::download))
+        .route("/efi/{digest}/proof", get(efi::proof))
         .route("/log/checkpoint", get(log::checkpoint))
         .route("/log/tile/{*rest}", get(log::tile))
         .route("/log/entries/{index}", get(log::entry))

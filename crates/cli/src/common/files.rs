@@ -24,6 +24,15 @@ pub fn map_file(path: &Path) -> anyhow::Result<cairn_mmap::Mapped> {
 /// appears whole or not at all.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write as _;
+    write_atomically_with(path, |f| f.write_all(bytes).map_err(Into::into))
+}
+
+/// Writes `path` (mode 0644) with `fill` through a temporary file beside it, so `path`
+/// appears whole or not at all, for what is streamed rather than held in memory.
+pub fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -36,8 +45,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o644))
         .with_context(|| format!("writing {}", path.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
+    fill(tmp.as_file_mut())
+        .and_then(|()| tmp.as_file().sync_all().map_err(Into::into))
         .with_context(|| format!("writing {}", path.display()))?;
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;

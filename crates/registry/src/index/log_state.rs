@@ -57,13 +57,15 @@ impl Index {
         Ok(Some(index))
     }
 
-    /// The highest log index an indexed artifact or scan was published at (embedded logs:
+    /// The highest log index an indexed artifact, scan or EFI file was published at (embedded logs:
     /// compared with the log's size at start; `log_index` is indexed for it).
     pub async fn highest_log_index(&self) -> Result<Option<u64>, Error> {
         let highest: Option<i64> = on_pool!(self, read, |pool, Db| {
             sqlx::query_scalar(
                 "SELECT MAX(m) FROM (SELECT MAX(log_index) AS m FROM artifacts \
-                 UNION ALL SELECT MAX(log_index) AS m FROM scans) AS highest",
+                 UNION ALL SELECT MAX(log_index) AS m FROM scans \
+                 UNION ALL SELECT MAX(log_index) AS m FROM efi_images \
+                 UNION ALL SELECT MAX(log_index) AS m FROM efi_vars) AS highest",
             )
             .fetch_one(pool)
             .await?

@@ -3,13 +3,14 @@
 //! and migrate all call it, so the index the write path builds and the one rebuilt from the
 //! log are the same by construction.
 
-use super::{Index, WriteTx, artifacts, scans};
+use super::{Index, WriteTx, artifacts, efi, scans};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::log_entry::{EntryCodec as _, LogEntry};
 
 /// Applies log entry `at` to the index inside `tx`. Returns false when it changed nothing
-/// (the artifact or scan already indexed, the artifact to delete absent), true otherwise;
+/// (the artifact, scan or EFI file already indexed, the artifact to delete absent), true
+/// otherwise;
 /// an attestation changes no row and counts as applied.
 pub(crate) async fn apply(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result<bool, Error> {
     match entry {
@@ -27,6 +28,9 @@ pub(crate) async fn apply(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result
             scan.log_index = Some(at);
             scans::insert_row(tx, &scan, *created_ns).await
         }
+        LogEntry::EfiImage { .. } | LogEntry::EfiVars { .. } => {
+            efi::insert_row(tx, entry, at).await
+        }
         LogEntry::Attestation { .. } => Ok(true),
     }
 }
@@ -35,7 +39,14 @@ pub(crate) async fn apply(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result
 /// (variant ids restart too: the rebuilt rows are the write path's, id for id).
 pub(crate) async fn clear(tx: &mut WriteTx) -> Result<(), Error> {
     on_tx!(tx, |conn, Db| {
-        for table in ["variants", "artifacts", "plugins", "scans"] {
+        for table in [
+            "variants",
+            "artifacts",
+            "plugins",
+            "scans",
+            "efi_images",
+            "efi_vars",
+        ] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
                 .await?;

@@ -7,11 +7,13 @@ use super::Index;
 use crate::error::Error;
 
 /// The projected tables and, in each, the key that orders them.
-const TABLES: [(&str, &str); 4] = [
+const TABLES: [(&str, &str); 6] = [
     ("artifacts", "digest"),
     ("variants", "id"),
     ("plugins", "name"),
     ("scans", "digest"),
+    ("efi_images", "digest"),
+    ("efi_vars", "digest"),
 ];
 
 /// The contents of the index's projected tables: per table, every row as text
@@ -19,7 +21,7 @@ const TABLES: [(&str, &str); 4] = [
 /// their listing tie-break order). The log watermark is not projected and not included.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
-    /// `(table, rows)` for artifacts, variants, plugins and scans.
+    /// `(table, rows)` for artifacts, variants, plugins, scans, efi_images and efi_vars.
     pub tables: Vec<(String, Vec<String>)>,
 }
 

@@ -228,7 +228,7 @@ impl Registry {
         }
         // A later entry may publish a deleted digest again: only blobs left unindexed go.
         for d in deleted {
-            if !self.index.contains(&d).await? {
+            if !self.index.contains(&d).await? && !self.efi_holds(&d).await? {
                 self.blobs.delete(&d).await?;
             }
         }

@@ -72,7 +72,9 @@ impl Registry {
     /// A blob committed for a change that was not logged is nobody's: it goes (an entry
     /// that was logged keeps its blob, which replay indexes).
     async fn unlogged(&self, digest: &Digest, e: Error) -> Error {
-        if matches!(e, Error::IndexBehind { .. } | Error::NotYetLogged(_)) {
+        if matches!(e, Error::IndexBehind { .. } | Error::NotYetLogged(_))
+            || self.efi_holds(digest).await.unwrap_or(true)
+        {
             return e;
         }
         if let Err(del) = self.blobs.delete(digest).await {
@@ -101,7 +103,9 @@ impl Registry {
                 return Err(Error::NotFound);
             }
             // Under the lock: a concurrent upload of the same bytes waits, then stores anew.
-            self.blobs.delete(digest).await?;
+            if !self.efi_holds(digest).await? {
+                self.blobs.delete(digest).await?;
+            }
             recorded
         };
         if let Some(recorded) = recorded {

@@ -204,7 +204,7 @@ pub async fn scan_proof(
 }
 
 /// Entry `index` with its inclusion proof for the current checkpoint.
-async fn entry_proof(
+pub(crate) async fn entry_proof(
     state: &AppState,
     index: u64,
     headers: &HeaderMap,

@@ -1,6 +1,7 @@
 //! One module per resource; each handler's doc says what it keeps from memflow-registry
 //! and what it fixes.
 
+pub mod efi;
 pub mod files;
 pub mod health;
 pub mod log;

@@ -37,14 +37,7 @@ pub async fn read_form(
     headers: &HeaderMap,
     form: &mut Multipart,
 ) -> Result<(Staged, String), ApiError> {
-    let limit = state.registry.max_upload_bytes();
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit.saturating_add(MULTIPART_OVERHEAD)) {
-        return Err(Error::TooLarge { limit }.into());
-    }
+    check_declared(state, headers)?;
     let mut file: Option<Staged> = None;
     let mut signature: Option<String> = None;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
@@ -67,7 +60,25 @@ pub async fn read_form(
     Ok((file, signature))
 }
 
-async fn receive_file(state: &AppState, mut field: Field<'_>) -> Result<Staged, ApiError> {
+/// A body that declares more than the upload limit (plus framing) is refused before it is
+/// read: 413.
+pub(crate) fn check_declared(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let limit = state.registry.max_upload_bytes();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit.saturating_add(MULTIPART_OVERHEAD)) {
+        return Err(Error::TooLarge { limit }.into());
+    }
+    Ok(())
+}
+
+/// Streams a `file` field into a staging file (hashed as it arrives, never in memory).
+pub(crate) async fn receive_file(
+    state: &AppState,
+    mut field: Field<'_>,
+) -> Result<Staged, ApiError> {
     let mut upload = state.registry.begin_upload().await?;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         upload.write(chunk).await?;
@@ -86,12 +97,14 @@ async fn read_signature(mut field: Field<'_>) -> Result<String, ApiError> {
     String::from_utf8(text).map_err(|_| ApiError::bad_request("signature is not UTF-8 text"))
 }
 
-async fn drain(mut field: Field<'_>) -> Result<(), ApiError> {
+/// Reads a field to its end, keeping nothing.
+pub(crate) async fn drain(mut field: Field<'_>) -> Result<(), ApiError> {
     while field.chunk().await.map_err(multipart_error)?.is_some() {}
     Ok(())
 }
 
-fn multipart_error(e: MultipartError) -> ApiError {
+/// A multipart failure as an answer: too slow (408), too large (413), else malformed (400).
+pub(crate) fn multipart_error(e: MultipartError) -> ApiError {
     if let Some(slow) = crate::body_rate::too_slow(&e) {
         return ApiError::new(StatusCode::REQUEST_TIMEOUT, slow.to_string());
     }

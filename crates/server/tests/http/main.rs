@@ -3,6 +3,7 @@
 
 mod attest;
 mod compat;
+mod efi;
 mod files;
 mod hostile;
 mod instances;

@@ -6,7 +6,8 @@ use cairn_registry::Registry;
 use crate::util::{TOKEN, TestApp, fixture, padded_plugin, sign};
 
 /// Every kind of entry goes through the write path (publications, a deletion, a digest
-/// published again after its deletion, a scan, an attestation); then the index the write
+/// published again after its deletion, a scan, an attestation, a signed EFI image and a
+/// signed variable update); then the index the write
 /// path built is read whole, rebuilt from the log, and read again.
 #[tokio::test]
 async fn reindexing_gives_exactly_the_index_the_write_path_built() {
@@ -28,6 +29,12 @@ async fn reindexing_gives_exactly_the_index_the_write_path_built() {
     let link = std::fs::read(crate::attest::in_toto("package.1c656f99.link")).unwrap();
     let (status, body) = crate::attest::submit(&app, link, Some(TOKEN)).await;
     assert_eq!(status, 200, "{body}");
+    let (image, _) = crate::efi::signed_image("CN=reindex db");
+    let (status, body) = crate::efi::post_image(&app, image).await;
+    assert_eq!(status, 200, "{body}");
+    let (update, _, _) = crate::efi::db_update();
+    let (status, body) = crate::efi::post_vars(&app, update, "db", true).await;
+    assert_eq!(status, 200, "{body}");
     app.stop().await;
 
     // The registry as the server ran it: PostgreSQL on that tier, else SQLite.
@@ -44,9 +51,11 @@ async fn reindexing_gives_exactly_the_index_the_write_path_built() {
     assert_eq!(rows("artifacts"), 4, "{engine}: {built:#?}");
     assert!(rows("variants") >= 4, "{engine}: {built:#?}");
     assert_eq!(rows("scans"), 1, "{engine}: {built:#?}");
+    assert_eq!(rows("efi_images"), 1, "{engine}: {built:#?}");
+    assert_eq!(rows("efi_vars"), 1, "{engine}: {built:#?}");
 
     let rebuilt = Registry::reindex(config).await.unwrap();
-    assert_eq!(rebuilt.log().size(), 8);
+    assert_eq!(rebuilt.log().size(), 10);
     let again = rebuilt.index_snapshot().await.unwrap();
     assert_eq!(
         again, built,

@@ -12,8 +12,12 @@ use cairn_efi::{Guid, authenticode, cert};
 
 use crate::common::files::map_file;
 
+mod efivars;
+mod enroll;
 mod keygen;
+mod log;
 mod show;
+mod uki;
 
 /// `cairn efi …`
 #[derive(Debug, clap::Subcommand)]
@@ -82,6 +86,8 @@ pub enum EfiCommand {
         /// Where to write the signed image [default: IMAGE.signed].
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        publish: log::Publish,
     },
     /// Remove every signature from an image (what `sbattach --remove` does one at a time).
     Unsign {
@@ -103,6 +109,8 @@ pub enum EfiCommand {
         /// A dbx certificate or signature list; repeatable.
         #[arg(long)]
         dbx: Vec<PathBuf>,
+        #[command(flatten)]
+        published: log::LogCheck,
     },
     /// Make a signed update of a Secure Boot variable (`.auth`, what `sign-efi-sig-list`
     /// writes): PK signs PK and KEK updates, KEK signs db and dbx updates.
@@ -127,12 +135,78 @@ pub enum EfiCommand {
         /// The file to write.
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        publish: log::Publish,
     },
     /// Print the lists of an `.esl` file (or a variable's contents): type, owner, and the
     /// certificate's subject and SHA-256, or the image digest.
     Show {
         /// The signature list file.
         file: PathBuf,
+    },
+    /// Print Secure Boot's state and the firmware's PK, KEK, db and dbx variables (what
+    /// `efi-readvar` shows), from efivarfs.
+    List {
+        /// Where efivarfs is mounted.
+        #[arg(long, default_value = efivars::EFIVARS)]
+        efivars: PathBuf,
+    },
+    /// Write signed updates (`.auth`) to the firmware's variables through efivarfs: db and
+    /// dbx first, then KEK, then PK (which ends setup mode). Clears and restores the
+    /// immutable flag efivarfs puts on the variable files. The firmware checks each update's
+    /// signature; its refusal stops the enrollment.
+    Enroll {
+        /// A key set (`cairn efi keygen --out`): its db.auth, dbx.auth, KEK.auth and
+        /// PK.auth, those that exist.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// PK's update.
+        #[arg(long)]
+        pk: Option<PathBuf>,
+        /// KEK's update.
+        #[arg(long)]
+        kek: Option<PathBuf>,
+        /// db's update.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// dbx's update.
+        #[arg(long)]
+        dbx: Option<PathBuf>,
+        /// The updates append (made with `cairn efi auth --append`).
+        #[arg(long)]
+        append: bool,
+        /// Where efivarfs is mounted.
+        #[arg(long, default_value = efivars::EFIVARS)]
+        efivars: PathBuf,
+        /// Check the updates and print what would be written, without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Build a unified kernel image (UKI) from systemd's EFI stub, the kernel, the initrd
+    /// and the command line, as `ukify` does; sign it with `cairn efi sign` so Secure Boot
+    /// covers all of it.
+    Uki {
+        /// The kernel (bzImage).
+        #[arg(long)]
+        kernel: PathBuf,
+        /// The initrd.
+        #[arg(long)]
+        initrd: Option<PathBuf>,
+        /// The kernel command line.
+        #[arg(long)]
+        cmdline: Option<String>,
+        /// An os-release file, shown by boot menus.
+        #[arg(long)]
+        os_release: Option<PathBuf>,
+        /// The kernel release (`uname -r`), for boot loaders that show it.
+        #[arg(long)]
+        uname: Option<String>,
+        /// systemd's EFI stub (Debian's systemd-boot-efi).
+        #[arg(long, default_value = uki::STUB)]
+        stub: PathBuf,
+        /// The image to write.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -185,6 +259,46 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing {}", out.display()))?;
         }
         EfiCommand::Show { file } => show::show(&file)?,
+        EfiCommand::List { efivars } => enroll::list(&efivars)?,
+        EfiCommand::Enroll {
+            dir,
+            pk,
+            kek,
+            db,
+            dbx,
+            append,
+            efivars,
+            dry_run,
+        } => {
+            let updates = enroll::Updates {
+                dir,
+                pk,
+                kek,
+                db,
+                dbx,
+            };
+            enroll::enroll(&updates, append, &efivars, dry_run)?;
+        }
+        EfiCommand::Uki {
+            kernel,
+            initrd,
+            cmdline,
+            os_release,
+            uname,
+            stub,
+            out,
+        } => {
+            let contents = uki::Contents {
+                stub,
+                kernel,
+                initrd,
+                cmdline,
+                os_release,
+                uname,
+            };
+            uki::build(&contents, &out)?;
+            println!("{} built: sign it with cairn efi sign", out.display());
+        }
         EfiCommand::Auth {
             var,
             list,
@@ -193,6 +307,7 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
             time,
             append,
             out,
+            publish,
         } => {
             let time =
                 time.unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string());
@@ -203,8 +318,20 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
             let signer = load_key(&key, &cert)?;
             let update = cairn_efi::auth::signed_update(var, time, append, &contents, &signer)?;
             crate::common::files::write_atomically(&out, &update)?;
+            log::publish_update(&publish, &out, var, append)?;
         }
-        EfiCommand::Verify { image, db, dbx } => return verify(&image, &db, &dbx),
+        EfiCommand::Verify {
+            image,
+            db,
+            dbx,
+            published,
+        } => {
+            // Not published: refused before db is asked (a one-off image is not trusted).
+            if published.wanted() && !log::check(&published, &image)? {
+                return Ok(ExitCode::from(1));
+            }
+            return verify(&image, &db, &dbx);
+        }
         EfiCommand::Unsign { image, out } => {
             let unsigned = cairn_efi::sign::unsign(&map_file(&image)?)
                 .with_context(|| format!("removing the signatures of {}", image.display()))?;
@@ -215,6 +342,7 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
             key,
             cert,
             out,
+            publish,
         } => {
             let db = load_key(&key, &cert)?;
             let signed = cairn_efi::sign::sign(&map_file(&image)?, &db)
@@ -226,6 +354,7 @@ pub fn run(cmd: EfiCommand) -> anyhow::Result<ExitCode> {
             });
             crate::common::files::write_atomically(&out, &signed.image)?;
             println!("{} signed: {}", out.display(), hex::encode(signed.digest));
+            log::publish_image(&publish, &out)?;
         }
     }
     Ok(ExitCode::SUCCESS)

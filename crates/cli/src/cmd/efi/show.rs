@@ -40,6 +40,15 @@ pub(super) fn show(file: &Path) -> anyhow::Result<()> {
                 .with_context(|| format!("the list in {}", file.display()))?
         }
     };
+    print_lists(&mut out, &lists)?;
+    Ok(())
+}
+
+/// Prints each list: its type and entries (a certificate's subject and SHA-256, or a digest).
+pub(super) fn print_lists(
+    out: &mut impl std::io::Write,
+    lists: &[siglist::SignatureList],
+) -> anyhow::Result<()> {
     for (i, list) in lists.iter().enumerate() {
         let kind = match list.kind {
             Guid::CERT_X509 => "X509".to_owned(),
