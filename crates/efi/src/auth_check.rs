@@ -6,16 +6,16 @@
 //! variable (PK for PK and KEK, KEK for db and dbx) is the firmware's decision over its own
 //! PK and KEK; what a registry records is who signed, and for what.
 
-use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignedData;
 use der::{Decode as _, Encode as _};
 use sha2::{Digest as _, Sha256};
-use x509_cert::Certificate;
 
 use crate::auth::{APPEND_WRITE, ATTRIBUTES, EfiTime, Variable, signed_bytes};
 use crate::error::Error;
-use crate::verify::{MESSAGE_DIGEST, RSA, SHA256, SHA256_WITH_RSA, rsa_verify, signer_certificate};
+use crate::verify::{
+    MESSAGE_DIGEST, RSA, SHA256, SHA256_WITH_RSA, certificates, rsa_verify, signer_certificate,
+};
 
 /// A signed update whose signature verifies for its variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,15 +113,7 @@ pub fn check(
             "the signature embeds its content; it must be detached".into(),
         )));
     }
-    let certs: Vec<&Certificate> = signed
-        .certificates
-        .iter()
-        .flat_map(|set| set.0.iter())
-        .filter_map(|c| match c {
-            CertificateChoices::Certificate(c) => Some(c),
-            _ => None,
-        })
-        .collect();
+    let certs = certificates(&signed);
     let Some(info) = signed.signer_infos.0.iter().next() else {
         return Ok(Err(refuse("no signer".into())));
     };

@@ -182,6 +182,19 @@ pub(crate) fn signatures(table: &[u8]) -> Result<Vec<SignedData>, Error> {
     Ok(out)
 }
 
+/// The X.509 certificates a SignedData carries (other kinds of certificate skipped).
+pub(crate) fn certificates(signed: &SignedData) -> Vec<&Certificate> {
+    signed
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
 fn pkcs7(e: der::Error) -> Error {
     Error::Pe(format!("malformed signature: {e}"))
 }
@@ -229,15 +242,7 @@ pub(crate) fn verified_signer<'a>(
     if indirect.message_digest.digest.as_bytes() != digest {
         return Err("it signs another image digest".into());
     }
-    let certs: Vec<&Certificate> = signed
-        .certificates
-        .iter()
-        .flat_map(|set| set.0.iter())
-        .filter_map(|c| match c {
-            CertificateChoices::Certificate(c) => Some(c),
-            _ => None,
-        })
-        .collect();
+    let certs = certificates(signed);
     let info = signed
         .signer_infos
         .0
