@@ -5,7 +5,7 @@
 //! thread, which sorts them by path bytes once the walk is done.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
@@ -29,10 +29,14 @@ pub struct Scanner {
     blake3: bool,
     threads: usize,
     progress: Option<Arc<AtomicU64>>,
+    root: Option<PathBuf>,
 }
 
 struct Walk<'a> {
     excludes: &'a GlobSet,
+    /// The filesystem root paths are recorded from (`/sysroot` for `/sysroot/usr/bin/x`
+    /// recorded as `/usr/bin/x`), when it is not `/`.
+    root: Option<&'a Path>,
     one_file_system: bool,
     options: Options,
     progress: Option<&'a AtomicU64>,
@@ -48,6 +52,7 @@ impl Scanner {
             blake3: false,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: None,
+            root: None,
         }
     }
 
@@ -81,6 +86,37 @@ impl Scanner {
         self
     }
 
+    /// Scans a filesystem mounted at `root` (the initramfs's `/sysroot`) as its own system
+    /// sees it: the roots are taken below `root`, and every path, exclude and the header's
+    /// roots are as seen from it, so the scan compares with one taken on the running system.
+    pub fn root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = Some(root.into());
+        self
+    }
+
+    /// Where `given` (a root as the scanned system sees it) is on this machine.
+    fn under_root(&self, given: &Path) -> Result<PathBuf, Error> {
+        let Some(base) = &self.root else {
+            return Ok(given.to_path_buf());
+        };
+        let mut path = base.clone();
+        for part in given.components() {
+            match part {
+                std::path::Component::Normal(p) => path.push(p),
+                std::path::Component::RootDir | std::path::Component::CurDir => {}
+                _ => {
+                    return Err(Error::Root {
+                        path: given.display().to_string(),
+                        source: std::io::Error::other(
+                            "a root under --root must not climb out of it (..)",
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(path)
+    }
+
     /// Runs the scan.
     pub fn scan(&self) -> Result<Scan, Error> {
         let started = chrono::Utc::now();
@@ -90,11 +126,19 @@ impl Scanner {
         }
         let excludes = globs.build()?;
         let mut roots = Vec::new();
-        for root in &self.roots {
-            let path = std::path::absolute(root).map_err(|source| Error::Root {
-                path: root.display().to_string(),
+        let base = match &self.root {
+            Some(r) => Some(std::path::absolute(r).map_err(|source| Error::Root {
+                path: r.display().to_string(),
                 source,
-            })?;
+            })?),
+            None => None,
+        };
+        for root in &self.roots {
+            let path =
+                std::path::absolute(self.under_root(root)?).map_err(|source| Error::Root {
+                    path: root.display().to_string(),
+                    source,
+                })?;
             let meta = std::fs::symlink_metadata(&path).map_err(|source| Error::Root {
                 path: root.display().to_string(),
                 source,
@@ -107,6 +151,7 @@ impl Scanner {
             .map_err(|e| Error::Io(std::io::Error::other(e)))?;
         let walk = Walk {
             excludes: &excludes,
+            root: base.as_deref(),
             one_file_system: self.one_file_system,
             options: Options {
                 blake3: self.blake3,
@@ -131,7 +176,10 @@ impl Scanner {
         records.sort_by(|a, b| os_bytes(a.0.as_os_str()).cmp(os_bytes(b.0.as_os_str())));
         records.dedup_by(|a, b| a.0 == b.0);
         let header = Header::new(
-            roots.iter().map(|(p, _)| p.display().to_string()).collect(),
+            roots
+                .iter()
+                .map(|(p, _)| walk.seen(p).display().to_string())
+                .collect(),
             started,
             chrono::Utc::now(),
             ScanOptions {
@@ -170,7 +218,7 @@ impl Walk<'_> {
                     for entry in entries {
                         let Ok(entry) = entry else { continue };
                         let path = entry.path();
-                        if self.excludes.is_match(&path) {
+                        if self.excludes.is_match(self.seen(&path)) {
                             continue;
                         }
                         let file_type = entry.file_type().ok();
@@ -217,10 +265,26 @@ impl Walk<'_> {
         });
     }
 
-    fn send(&self, path: PathBuf, record: Record, tx: &Sender<(PathBuf, Record)>) {
+    /// `path` as the scanned system sees it: below the root, from `/`.
+    fn seen(&self, path: &Path) -> PathBuf {
+        match self.root.and_then(|r| path.strip_prefix(r).ok()) {
+            Some(rest) => Path::new("/").join(rest),
+            None => path.to_path_buf(),
+        }
+    }
+
+    fn send(&self, path: PathBuf, mut record: Record, tx: &Sender<(PathBuf, Record)>) {
         if let Some(p) = self.progress {
             p.fetch_add(1, Ordering::Relaxed);
         }
+        let path = if self.root.is_some() {
+            let seen = self.seen(&path);
+            let named = Record::new(&seen);
+            (record.path, record.path_hex) = (named.path, named.path_hex);
+            seen
+        } else {
+            path
+        };
         let _ = tx.send((path, record));
     }
 }

@@ -424,3 +424,61 @@ fn one_file_system_stops_at_mount_points() {
             .any(|r| r.path_buf() == Path::new("/dev/pts"))
     );
 }
+
+#[test]
+fn a_scan_below_a_root_records_paths_as_that_system_sees_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let sysroot = dir.path().join("sysroot");
+    std::fs::create_dir_all(sysroot.join("usr/bin")).unwrap();
+    std::fs::create_dir_all(sysroot.join("proc/1")).unwrap();
+    std::fs::write(sysroot.join("usr/bin/tool"), b"tool").unwrap();
+    std::fs::write(sysroot.join("proc/1/status"), b"x").unwrap();
+    symlink("/usr/bin/tool", sysroot.join("usr/bin/link")).unwrap();
+    let scan = Scanner::new(vec!["/".into()])
+        .root(&sysroot)
+        .exclude("/proc/**")
+        .scan()
+        .unwrap();
+    let paths: Vec<PathBuf> = scan.records.iter().map(Record::path_buf).collect();
+    let expect: Vec<PathBuf> = [
+        "/",
+        "/proc",
+        "/usr",
+        "/usr/bin",
+        "/usr/bin/link",
+        "/usr/bin/tool",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    assert_eq!(
+        paths, expect,
+        "paths below the root, excludes as seen from it"
+    );
+    assert_eq!(scan.header.roots, vec!["/".to_owned()]);
+    let link = scan
+        .records
+        .iter()
+        .find(|r| r.path_buf() == Path::new("/usr/bin/link"));
+    assert_eq!(link.unwrap().target.as_deref(), Some("/usr/bin/tool"));
+    // The same file under the root and taken from the host hash alike.
+    let tool = |m: &[Record], p: &str| {
+        m.iter()
+            .find(|r| r.path_buf() == Path::new(p))
+            .unwrap()
+            .sha256
+            .clone()
+    };
+    let host = Scanner::new(vec![sysroot.join("usr")]).scan().unwrap();
+    let on_host = sysroot.join("usr/bin/tool");
+    assert_eq!(
+        tool(&scan.records, "/usr/bin/tool"),
+        tool(&host.records, on_host.to_str().unwrap())
+    );
+    // A root under --root that climbs out of it is refused.
+    let err = Scanner::new(vec!["/../etc".into()])
+        .root(&sysroot)
+        .scan()
+        .unwrap_err();
+    assert!(err.to_string().contains("climb out"), "{err}");
+}

@@ -29,6 +29,11 @@ pub struct ScanArgs {
     /// Stay on the filesystem of each root.
     #[arg(long)]
     one_file_system: bool,
+    /// Scan a system mounted here (an initramfs's /sysroot) as it sees itself: PATHS and
+    /// --exclude are taken below it, and paths are recorded from its `/`, so the scan
+    /// compares with one taken on the running system.
+    #[arg(long)]
+    root: Option<PathBuf>,
     /// Extra content digest besides SHA-256.
     #[arg(long, value_parser = ["blake3"])]
     hash: Option<String>,
@@ -140,6 +145,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             }
             if let Some(n) = args.threads {
                 scanner = scanner.threads(n);
+            }
+            if let Some(root) = args.root {
+                scanner = scanner.root(root);
             }
             record(scanner, &out)
         }

@@ -305,3 +305,55 @@ async fn sign_verify_push_and_baseline_from_the_registry() {
 fn cairn_sign_pub() -> String {
     "-----BEGIN PUBLIC KEY-----\nMFYwEAYHKoZIzj0CAQYFK4EEAAoDQgAEN4IXKgL7KAXBRhJ5dv1ai0Rp5YtXFSde\nCNCWIY3o5LXbHyJgmLQtk0pcSRPw7XinAjMgEE2EJHG8yTgLYRc2Dw==\n-----END PUBLIC KEY-----\n".into()
 }
+
+/// Two copies of one system mounted at different places (an initramfs's /sysroot, a
+/// rescue mount): scanned with --root, they compare equal, and a change in one is named by
+/// the path the system itself knows.
+#[test]
+fn scans_under_root_compare_across_mount_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("sysroot"), dir.path().join("mnt/rescue"));
+    for root in [&one, &two] {
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::fs::write(root.join("usr/bin/tool"), b"tool").unwrap();
+        std::fs::set_permissions(
+            root.join("usr/bin/tool"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let scan = |root: &Path, out: &Path| {
+        let status = cairn()
+            .args(["scan", "/usr", "--root"])
+            .arg(root)
+            .arg("--out")
+            .arg(out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let (a, b) = (dir.path().join("a.scan"), dir.path().join("b.scan"));
+    scan(&one, &a);
+    std::fs::set_permissions(
+        two.join("usr/bin/tool"),
+        std::fs::Permissions::from_mode(0o4755),
+    )
+    .unwrap();
+    scan(&two, &b);
+    let out = cairn()
+        .args(["scan", "diff"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("1 changed: 0 added, 0 removed"),
+        "only the setuid change: {text}"
+    );
+    assert!(
+        text.starts_with("!! SETUID") && text.contains(" /usr/bin/tool"),
+        "{text}"
+    );
+}
