@@ -167,18 +167,8 @@ mod tests {
 
     use super::*;
     use crate::Guid;
-    use crate::keygen::{KeySpec, generate};
+    use crate::keygen::test_key as key;
     use crate::siglist::SignatureList;
-
-    fn key(subject: &str) -> crate::keygen::NewKey {
-        let spec = KeySpec {
-            subject,
-            bits: 2048,
-            validity: std::time::Duration::from_secs(86_400),
-            ca: false,
-        };
-        generate(&spec, None).unwrap()
-    }
 
     #[test]
     fn an_update_verifies_for_its_variable_and_kind_of_write_only() {

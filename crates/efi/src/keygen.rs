@@ -114,3 +114,16 @@ pub fn generate(spec: &KeySpec<'_>, issuer: Option<&EfiKey>) -> Result<NewKey, E
         key: EfiKey::new(secret, &cert_der)?,
     })
 }
+
+/// A day-long RSA-2048 key with a self-signed certificate, for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn test_key(subject: &str) -> NewKey {
+    let spec = KeySpec {
+        subject,
+        bits: 2048,
+        validity: std::time::Duration::from_secs(86_400),
+        ca: false,
+    };
+    #[allow(clippy::unwrap_used)]
+    generate(&spec, None).unwrap()
+}

@@ -68,19 +68,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::keygen::{KeySpec, NewKey, generate};
+    use crate::keygen::test_key as key;
 
     const HELLO: &str = "/usr/lib/efitools/x86_64-linux-gnu/HelloWorld.efi";
-
-    fn key(subject: &str) -> NewKey {
-        let spec = KeySpec {
-            subject,
-            bits: 2048,
-            validity: std::time::Duration::from_secs(86_400),
-            ca: false,
-        };
-        generate(&spec, None).unwrap()
-    }
 
     #[test]
     fn every_signer_of_a_signed_image_is_named_in_order() {
