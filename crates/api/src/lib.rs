@@ -20,15 +20,22 @@
 
 pub mod descriptor;
 mod efi;
+mod hosts;
 mod log;
 mod plugins;
+mod report;
 mod scans;
 
 pub use descriptor::{Architecture, Descriptor, FileType, PluginKind};
 pub use efi::{EfiAdded, EfiFile, EfiImageSummary, EfiList, EfiVarsSummary};
+pub use hosts::{
+    BaselineSet, HostAdded, HostList, HostSummary, MAX_HOST_NAME, NewBaseline, NewHost,
+    is_valid_host_name,
+};
 pub use log::{EntryAnswer, EntryProof, LogEntry, ProofAnswer};
 pub use plugins::{
     DEFAULT_LIMIT, MAX_LIMIT, PluginList, PluginMetadata, PluginSummary, PluginVariant,
     UploadOutcome, VariantList,
 };
+pub use report::{ANOMALY_KINDS, Comparison, Finding, ReportAnswer, ScanReport};
 pub use scans::{ScanAdded, ScanList, ScanSummary};

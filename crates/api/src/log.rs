@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::descriptor::Descriptor;
+use crate::report::ScanReport;
 use crate::scans::ScanSummary;
 
 /// One log entry the registry writes, as canonical JSON (RFC 8785), tagged by `kind`.
@@ -10,6 +11,9 @@ use crate::scans::ScanSummary;
 /// An `artifact` entry carries everything the index needs (digest, size, signature, key id,
 /// upload time, every descriptor), so the index can be rebuilt from the log alone and a
 /// client can check what it downloaded against what was published.
+// A scan entry with its report is larger than the others; entries are handled one at a time
+// (never held by the thousand), so boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LogEntry {
@@ -33,6 +37,33 @@ pub enum LogEntry {
         /// What the registry lists about it (host, roots, counts, signature, signer).
         scan: ScanSummary,
         /// Upload time, ns since the epoch.
+        created_ns: i64,
+        /// The registry's analysis of it (absent in entries of scans from before hosts and
+        /// baselines, so those entries keep their bytes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        report: Option<ScanReport>,
+    },
+    /// A host was enrolled: its scans must carry its name and verify under its key.
+    Host {
+        /// The host's name.
+        name: String,
+        /// Its public key, PEM.
+        key: String,
+        /// That key's id.
+        key_id: String,
+        /// SHA-256 of its bearer token, hex (the token is 32 random bytes: the hash reveals
+        /// nothing, and logging it lets a reindex restore the host's access).
+        token_sha256: String,
+        /// Enrolment time, ns since the epoch.
+        created_ns: i64,
+    },
+    /// A host's baseline was set: its arriving scans are compared with this scan.
+    Baseline {
+        /// The host.
+        host: String,
+        /// SHA-256 of the scan, hex.
+        scan: String,
+        /// When it was set, ns since the epoch.
         created_ns: i64,
     },
     /// An artifact was deleted.

@@ -4,8 +4,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairn_api::{
-    EfiAdded, EfiList, EntryProof, PluginList, PluginMetadata, ProofAnswer, ScanAdded, ScanList,
-    UploadOutcome, VariantList,
+    BaselineSet, EfiAdded, EfiList, EntryProof, HostAdded, HostList, NewBaseline, NewHost,
+    PluginList, PluginMetadata, ProofAnswer, ReportAnswer, ScanAdded, ScanList, UploadOutcome,
+    VariantList,
 };
 use cairn_tlog::Hash;
 use futures::StreamExt as _;
@@ -398,6 +399,53 @@ impl Client {
         let answer = self.send("POST", url, request).await;
         progress.finish();
         answer
+    }
+
+    /// Sends `body` as JSON with the write token and decodes the answer.
+    async fn write_json<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, Error> {
+        let url = self.url(path);
+        let request = match method {
+            "PUT" => self.http.put(&url),
+            _ => self.http.post(&url),
+        };
+        let request = request.bearer_auth(self.token()?).json(body);
+        let r = self.send(method, &url, request).await?;
+        decode(method, &url, r).await
+    }
+
+    /// `POST /hosts`: enrols a host with its public key (PEM); the answer holds its token.
+    pub async fn add_host(&self, name: &str, key_pem: &str) -> Result<HostAdded, Error> {
+        let body = NewHost {
+            name: name.to_owned(),
+            key: key_pem.to_owned(),
+        };
+        self.write_json("POST", "/hosts", &body).await
+    }
+
+    /// `GET /hosts`: every enrolled host.
+    pub async fn hosts(&self) -> Result<HostList, Error> {
+        self.get_json("/hosts").await
+    }
+
+    /// `PUT /hosts/{name}/baseline`: the scan the host's arriving scans are compared with.
+    pub async fn set_baseline(&self, host: &str, scan: &str) -> Result<BaselineSet, Error> {
+        check_digest(scan)?;
+        let body = NewBaseline {
+            scan: scan.to_owned(),
+        };
+        let path = format!("/hosts/{}/baseline", urlencode(host));
+        self.write_json("PUT", &path, &body).await
+    }
+
+    /// `GET /scans/{digest}/report`: a stored scan and the registry's report of it.
+    pub async fn scan_report(&self, digest: &str) -> Result<ReportAnswer, Error> {
+        check_digest(digest)?;
+        self.get_json(&format!("/scans/{digest}/report")).await
     }
 
     /// `DELETE /files/{digest}`.

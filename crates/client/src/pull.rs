@@ -323,6 +323,8 @@ fn kind(e: &LogEntry) -> &'static str {
         LogEntry::Attestation { .. } => "attestation",
         LogEntry::EfiImage { .. } => "EFI image",
         LogEntry::EfiVars { .. } => "EFI variable update",
+        LogEntry::Host { .. } => "host enrolment",
+        LogEntry::Baseline { .. } => "baseline",
     }
 }
 

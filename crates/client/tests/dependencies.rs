@@ -1,6 +1,7 @@
 //! The dependency rules of the workspace, checked on the resolved graph (`cargo tree`):
 //! the client never links the registry or its storage, and the CLI has no HTTP client of its
-//! own (everything it says over the network goes through cairn-client).
+//! own (everything it says over the network goes through cairn-client), and the boot agent
+//! stays small.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeSet;
@@ -68,4 +69,29 @@ fn the_wire_types_are_serde_only() {
         .map(String::from)
         .collect();
     assert_eq!(deps, expected);
+}
+
+#[test]
+fn the_boot_agent_links_no_openpgp_server_or_registry() {
+    // What dracut copies into an initramfs: scanner, keys, log proofs, one small HTTP client.
+    let deps = deps("cairn-agent", None);
+    for forbidden in [
+        "pgp",
+        "cairn-registry",
+        "cairn-server",
+        "cairn-client",
+        "reqwest",
+        "hyper",
+        "axum",
+        "sqlx",
+        "object_store",
+    ] {
+        assert!(
+            !deps.contains(forbidden),
+            "cairn-agent depends on {forbidden}"
+        );
+    }
+    for needed in ["cairn-scan", "cairn-sign", "cairn-tlog", "ureq"] {
+        assert!(deps.contains(needed), "{deps:?}");
+    }
 }

@@ -129,6 +129,34 @@ pub enum Error {
     /// A background task died (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),
+    /// A host of that name is enrolled already (its token is not shown again).
+    #[error("host {0} is enrolled already")]
+    HostExists(String),
+    /// No host of that name is enrolled.
+    #[error("no host {0} is enrolled")]
+    UnknownHost(String),
+    /// An enrolment that cannot stand: a bad name or key.
+    #[error("refused host: {0}")]
+    BadHost(String),
+    /// A host's token was used for a scan of another host.
+    #[error("this token submits scans of host {token} only; the scan is of host {scan:?}")]
+    WrongHost {
+        /// The token's host.
+        token: String,
+        /// The host the scan names.
+        scan: String,
+    },
+    /// A scan of an enrolled host whose signature is not by that host's key.
+    #[error("the scan's signature does not verify under host {host}'s key ({why})")]
+    HostKey {
+        /// The host.
+        host: String,
+        /// Why.
+        why: String,
+    },
+    /// A baseline that cannot be set: no such scan, or a scan of another host.
+    #[error("refused baseline: {0}")]
+    Baseline(String),
 }
 
 // By hand, not `#[from]`: the message already includes the log error, and a source as
@@ -173,6 +201,12 @@ impl Error {
                 | Error::EfiAuth(_)
                 | Error::EfiAuthUnverified(_)
                 | Error::PolicyDenied { .. }
+                | Error::HostExists(_)
+                | Error::UnknownHost(_)
+                | Error::BadHost(_)
+                | Error::WrongHost { .. }
+                | Error::HostKey { .. }
+                | Error::Baseline(_)
         )
     }
 }
@@ -207,6 +241,18 @@ mod tests {
                 reason: "r".into(),
             },
             Error::StorageFull("disk".into()),
+            Error::HostExists("h".into()),
+            Error::UnknownHost("h".into()),
+            Error::BadHost("b".into()),
+            Error::WrongHost {
+                token: "a".into(),
+                scan: "b".into(),
+            },
+            Error::HostKey {
+                host: "h".into(),
+                why: "w".into(),
+            },
+            Error::Baseline("b".into()),
             Error::EfiImage(cairn_efi::Error::NoOptionalHeader),
             Error::EfiUnverified(cairn_efi::signers::Unverified::Unsigned),
             Error::EfiAuth(cairn_efi::Error::Auth("short")),

@@ -9,7 +9,7 @@
 //! pool has a single connection so writers queue in Rust instead of spinning on
 //! `SQLITE_BUSY`. Every query is built with `QueryBuilder`, which writes each engine's
 //! placeholders (`?` or `$1`). One file per table family, as the migrations group them:
-//! [`artifacts`] (artifacts, variants, plugins), [`scans`], [`efi`] (efi_images, efi_vars),
+//! [`artifacts`] (artifacts, variants, plugins), [`scans`], [`hosts`], [`efi`] (efi_images, efi_vars),
 //! [`log_state`].
 
 use std::path::Path;
@@ -75,6 +75,7 @@ macro_rules! on_tx {
 
 pub(crate) mod artifacts;
 pub(crate) mod efi;
+pub(crate) mod hosts;
 pub(crate) mod log_state;
 pub(crate) mod projection;
 pub(crate) mod scans;

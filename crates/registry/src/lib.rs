@@ -58,7 +58,7 @@ pub use digest::{Digest, DigestPrefix};
 pub use error::Error;
 pub use index::{Index, Snapshot};
 pub use log_entry::{EntryCodec, LogEntry};
-pub use metrics::{Readiness, RegistryMetrics};
+pub use metrics::{AnomalyLabels, Readiness, RegistryMetrics};
 pub use model::{
     DEFAULT_LIMIT, FindQuery, MAX_LIMIT, NewArtifact, PluginMetadata, PluginSummary, PluginVariant,
     UploadOutcome,
@@ -66,6 +66,7 @@ pub use model::{
 pub use model::{MAX_NAME_BYTES, MAX_VERSION_BYTES};
 pub use registry::{
     DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, MAX_EFI_LISTED, Registry, RegistryConfig,
+    Submitter,
 };
 pub use scans::{MAX_SCANS_LISTED, ScanSummary};
 pub use staging::{Staged, Upload};

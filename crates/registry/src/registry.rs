@@ -25,13 +25,16 @@ use crate::staging::Upload;
 mod attest;
 mod config;
 mod efi;
+mod hosts;
 pub(crate) mod journal;
 mod open;
 mod publish;
+mod report;
 mod scan;
 
 pub use config::{DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, RegistryConfig};
 pub use efi::MAX_EFI_LISTED;
+pub use scan::Submitter;
 
 /// The registry.
 #[derive(Debug)]

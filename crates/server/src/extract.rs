@@ -43,21 +43,53 @@ impl FromRequestParts<AppState> for Authorized {
     }
 }
 
-/// Checks `Authorization: Bearer <token>` (scheme case-insensitive) in constant time.
-pub fn check_bearer(headers: &HeaderMap, state: &AppState) -> Result<Authorized, ApiError> {
-    let unauthorized = || {
-        ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "missing or invalid bearer token",
-        )
-    };
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "missing or invalid bearer token",
+    )
+}
+
+/// The token of `Authorization: Bearer <token>` (scheme case-insensitive).
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(unauthorized)?;
     let value = value.to_str().map_err(|_| unauthorized())?;
     let (scheme, token) = value.split_once(' ').ok_or_else(unauthorized)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || !state.token.matches(token.trim_start()) {
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(unauthorized());
+    }
+    Ok(token.trim_start())
+}
+
+/// Checks the server's bearer token, in constant time.
+pub fn check_bearer(headers: &HeaderMap, state: &AppState) -> Result<Authorized, ApiError> {
+    if !state.token.matches(bearer(headers)?) {
         return Err(unauthorized());
     }
     Ok(Authorized)
+}
+
+/// Who may submit a scan: the server's token, or an enrolled host's own token (which can do
+/// nothing else: every other write route takes [`Authorized`] only).
+#[derive(Debug)]
+pub struct ScanSubmitter(pub cairn_registry::Submitter);
+
+impl FromRequestParts<AppState> for ScanSubmitter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers)?;
+        if state.token.matches(token) {
+            return Ok(ScanSubmitter(cairn_registry::Submitter::Admin));
+        }
+        match state.registry.host_for_token(token).await? {
+            Some(host) => Ok(ScanSubmitter(cairn_registry::Submitter::Host(host))),
+            None => Err(unauthorized()),
+        }
+    }
 }

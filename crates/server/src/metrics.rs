@@ -68,6 +68,11 @@ impl Metrics {
             own.upload_bytes.clone(),
         );
         prom.register(
+            "scan_anomalies",
+            "Anomalies in each host's newest scan against its baseline, by kind",
+            own.scan_anomalies.clone(),
+        );
+        prom.register(
             "log_sequencing_seconds",
             "Seconds from submitting a log entry to the checkpoint covering it",
             own.sequencing.clone(),

@@ -7,7 +7,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::handlers::{efi, files, health, log, plugins, scans, upload};
+use crate::handlers::{efi, files, health, hosts, log, plugins, scans, upload};
 
 /// Builds the application.
 pub fn router(state: AppState) -> Router {
@@ -38,6 +38,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/scans/{digest}", get(scans::download))
         .route("/scans/{digest}/proof", get(log::scan_proof))
+        .route("/scans/{digest}/report", get(scans::report))
+        .route("/hosts", get(hosts::list).post(hosts::add))
+        .route("/hosts/{name}", get(hosts::show))
+        .route(
+            "/hosts/{name}/baseline",
+            axum::routing::put(hosts::set_baseline),
+        )
         .route("/files/{digest}/proof", get(log::artifact_proof))
         .route("/efi", get(efi::list))
         .route(

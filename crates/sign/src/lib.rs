@@ -25,6 +25,7 @@
 pub mod attestation;
 mod error;
 mod keys;
+#[cfg(feature = "openpgp")]
 pub mod openpgp;
 pub mod policy;
 mod verify;

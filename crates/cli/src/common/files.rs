@@ -33,17 +33,31 @@ pub fn write_atomically_with(
     path: &Path,
     fill: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    // A temporary file is private (0600); what this writes is not secret (keys go through
+    // cairn-secmem's writer), so it gets the usual 0644.
+    write_with_mode(path, 0o644, fill)
+}
+
+/// Writes a token to `path` as [`write_atomically`] does, but readable by its owner only.
+pub fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    write_with_mode(path, 0o600, |f| f.write_all(bytes).map_err(Into::into))
+}
+
+fn write_with_mode(
+    path: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("writing {}", path.display()))?;
-    // A temporary file is private (0600); what this writes is not secret (keys go through
-    // cairn-secmem's writer), so it gets the usual 0644.
     use std::os::unix::fs::PermissionsExt as _;
     tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .set_permissions(std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("writing {}", path.display()))?;
     fill(tmp.as_file_mut())
         .and_then(|()| tmp.as_file().sync_all().map_err(Into::into))

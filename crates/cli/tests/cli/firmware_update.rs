@@ -11,17 +11,13 @@
 use std::path::{Path, PathBuf};
 
 use crate::util::{cairn, ok};
-use crate::vm::{CODE, HELLO, VARS, boot, denied, enroll, hello_boot, need, started};
+use crate::vm::{
+    CODE, HELLO, VARS, boot, denied, enroll, hello_boot, kernel_dir, need, sign, started,
+};
 
 const BUSYBOX: &str = "/bin/busybox";
 /// What the initramfs prints once it has done everything.
 const DONE: &str = "CAIRN-DONE";
-
-fn kernel_dir() -> PathBuf {
-    std::env::var_os("CAIRN_TEST_KERNEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-kernel"))
-}
 
 /// One newc cpio entry (what the kernel unpacks an initramfs from).
 fn cpio_entry(out: &mut Vec<u8>, name: &str, mode: u32, data: &[u8]) {
@@ -110,18 +106,6 @@ cairn efi list
 echo CAIRN-DONE
 poweroff -f
 "#;
-
-fn sign(image: &Path, keys: &Path, out: &Path) {
-    ok(cairn()
-        .args(["efi", "sign"])
-        .arg(image)
-        .arg("--key")
-        .arg(keys.join("db.key"))
-        .arg("--cert")
-        .arg(keys.join("db.crt"))
-        .arg("--out")
-        .arg(out));
-}
 
 /// A signed append of `what` (`--cert FILE` or `--hash IMAGE`) to `var`, signed by `by`'s
 /// KEK.

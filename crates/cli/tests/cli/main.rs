@@ -3,6 +3,7 @@
 
 mod architecture;
 mod baseline;
+mod boot_scan;
 mod crash;
 mod damage;
 mod efi;
@@ -11,6 +12,7 @@ mod efi_log;
 mod firmware;
 mod firmware_update;
 mod full_disk;
+mod hosts;
 mod inspect;
 mod keys;
 mod lies;

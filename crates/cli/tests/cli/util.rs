@@ -183,6 +183,33 @@ pub async fn upload(
     Ok((status, r.text().await?))
 }
 
+/// The `cairn-agent` binary of this build (its own crate, so no `CARGO_BIN_EXE_` names it):
+/// beside `cairn`, built first when a test is run on its own.
+pub fn agent_exe() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    let path = Path::new(env!("CARGO_BIN_EXE_cairn")).with_file_name("cairn-agent");
+    BUILT.call_once(|| {
+        if path.exists() {
+            return;
+        }
+        let profile = path.parent().and_then(|p| p.file_name()).unwrap();
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        // The workspace's feature set, as `cargo test --workspace` builds it: nothing rebuilt.
+        cargo.args(["build", "--workspace", "--bin", "cairn-agent"]);
+        if profile == "release" {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("cargo build -p cairn-agent");
+        assert!(status.success(), "cargo build -p cairn-agent failed");
+    });
+    path
+}
+
+/// `cairn-agent`, with nothing from the developer's shell.
+pub fn agent() -> Command {
+    Command::new(agent_exe())
+}
+
 /// Runs a command that must succeed; its output.
 pub fn ok(cmd: &mut Command) -> std::process::Output {
     let out = cmd.output().unwrap();

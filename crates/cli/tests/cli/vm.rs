@@ -16,6 +16,29 @@ pub const VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 /// What HelloWorld.efi prints once the firmware has started it.
 pub const STARTED: &str = "To execute an unsigned binary";
 
+/// Where `./scripts/test` unpacked Debian's cloud kernel (`vmlinuz`, `efivarfs.ko`, and the
+/// whole package under `root/` with its modules indexed), or `CAIRN_TEST_KERNEL_DIR`.
+pub fn kernel_dir() -> PathBuf {
+    std::env::var_os("CAIRN_TEST_KERNEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-kernel"))
+}
+
+/// Signs an EFI image with the db key of the key set `keys` (`cairn efi sign`).
+pub fn sign(image: &Path, keys: &Path, out: &Path) {
+    crate::util::ok(
+        crate::util::cairn()
+            .args(["efi", "sign"])
+            .arg(image)
+            .arg("--key")
+            .arg(keys.join("db.key"))
+            .arg("--cert")
+            .arg(keys.join("db.crt"))
+            .arg("--out")
+            .arg(out),
+    );
+}
+
 /// Fails with what to install when `path` is missing.
 pub fn need(path: &str) {
     assert!(
@@ -63,6 +86,18 @@ pub fn enroll(dir: &Path, keys: &Path, dbx: Option<&Path>, db_hash: Option<&str>
 /// serial console once it shows one of `until` (or after 240 s). The store is written in
 /// place: what the firmware records stays for the next boot.
 pub fn boot(dir: &Path, vars: &Path, image: &Path, until: &[&str], memory_mb: u32) -> String {
+    boot_with(dir, vars, image, until, memory_mb, &["-net", "none"])
+}
+
+/// [`boot`] with more QEMU arguments (disks, a network) in place of `-net none`.
+pub fn boot_with(
+    dir: &Path,
+    vars: &Path,
+    image: &Path,
+    until: &[&str],
+    memory_mb: u32,
+    extra: &[&str],
+) -> String {
     let esp = fresh(dir, "esp", "");
     std::fs::create_dir_all(esp.join("EFI/BOOT")).unwrap();
     std::fs::copy(image, esp.join("EFI/BOOT/BOOTX64.EFI")).unwrap();
@@ -70,7 +105,8 @@ pub fn boot(dir: &Path, vars: &Path, image: &Path, until: &[&str], memory_mb: u3
     let mut qemu = Command::new("qemu-system-x86_64")
         .args(["-machine", "q35,smm=on", "-accel", "tcg", "-m"])
         .arg(memory_mb.to_string())
-        .args(["-no-reboot", "-net", "none", "-display", "none"])
+        .args(["-no-reboot", "-display", "none"])
+        .args(extra)
         .args(["-global", "driver=cfi.pflash01,property=secure,value=on"])
         .arg("-drive")
         .arg(format!(

@@ -3,7 +3,7 @@
 //! and migrate all call it, so the index the write path builds and the one rebuilt from the
 //! log are the same by construction.
 
-use super::{Index, WriteTx, artifacts, efi, scans};
+use super::{Index, WriteTx, artifacts, efi, hosts, scans};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::log_entry::{EntryCodec as _, LogEntry};
@@ -23,11 +23,32 @@ pub(crate) async fn apply(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result
                 .ok_or_else(|| Error::Corrupt(format!("log entry {at}: bad digest {digest:?}")))?;
             artifacts::remove_rows(tx, &digest).await
         }
-        LogEntry::Scan { scan, created_ns } => {
+        LogEntry::Scan {
+            scan,
+            created_ns,
+            report,
+        } => {
             let mut scan = scan.clone();
             scan.log_index = Some(at);
-            scans::insert_row(tx, &scan, *created_ns).await
+            scans::insert_row(tx, &scan, *created_ns, report.as_ref()).await
         }
+        LogEntry::Host {
+            name,
+            key,
+            key_id,
+            token_sha256,
+            created_ns,
+        } => {
+            let row = hosts::NewHostRow {
+                name,
+                key,
+                key_id,
+                token_sha256,
+                created_ns: *created_ns,
+            };
+            hosts::insert_row(tx, &row, at).await
+        }
+        LogEntry::Baseline { host, scan, .. } => hosts::set_baseline(tx, host, scan, at).await,
         LogEntry::EfiImage { .. } | LogEntry::EfiVars { .. } => {
             efi::insert_row(tx, entry, at).await
         }
@@ -46,6 +67,7 @@ pub(crate) async fn clear(tx: &mut WriteTx) -> Result<(), Error> {
             "scans",
             "efi_images",
             "efi_vars",
+            "hosts",
         ] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)

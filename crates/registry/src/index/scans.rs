@@ -7,6 +7,7 @@ use crate::digest::Digest;
 use crate::error::Error;
 use crate::model::time_of;
 use crate::scans::ScanSummary;
+use cairn_api::ScanReport;
 
 /// Columns of a scan, in the order `scan_from_row!` reads them.
 const SCAN_COLUMNS: &str = "digest, host, roots, entries, errors, started, finished, size, \
@@ -39,34 +40,45 @@ macro_rules! scan_from_row {
     }};
 }
 
-/// Inserts a scan's row; false when that digest was recorded before.
+/// Inserts a scan's row with the registry's report of it; false when that digest was
+/// recorded before.
 pub(crate) async fn insert_row(
     tx: &mut WriteTx,
     scan: &ScanSummary,
     created_ns: i64,
+    report: Option<&ScanReport>,
 ) -> Result<bool, Error> {
     let roots = serde_json::to_string(&scan.roots).map_err(|e| Error::Internal(e.to_string()))?;
+    let anomalies = report.map_or(0, ScanReport::anomalies);
+    let report = report
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| Error::Internal(e.to_string()))?;
     let inserted = on_tx!(tx, |conn, Db| {
-        QueryBuilder::<Db>::new(format!("INSERT INTO scans ({SCAN_COLUMNS}) "))
-            .push_values([scan], |mut b, s| {
-                b.push_bind(s.digest.clone())
-                    .push_bind(s.host.clone())
-                    .push_bind(roots.clone())
-                    .push_bind(as_i64(s.entries))
-                    .push_bind(as_i64(s.errors))
-                    .push_bind(s.started.clone())
-                    .push_bind(s.finished.clone())
-                    .push_bind(as_i64(s.size))
-                    .push_bind(s.signature.clone())
-                    .push_bind(s.key_id.clone())
-                    .push_bind(created_ns)
-                    .push_bind(s.log_index.map(as_i64));
-            })
-            .push(" ON CONFLICT (digest) DO NOTHING")
-            .build()
-            .execute(conn)
-            .await?
-            .rows_affected()
+        QueryBuilder::<Db>::new(format!(
+            "INSERT INTO scans ({SCAN_COLUMNS}, report, anomalies) "
+        ))
+        .push_values([scan], |mut b, s| {
+            b.push_bind(s.digest.clone())
+                .push_bind(s.host.clone())
+                .push_bind(roots.clone())
+                .push_bind(as_i64(s.entries))
+                .push_bind(as_i64(s.errors))
+                .push_bind(s.started.clone())
+                .push_bind(s.finished.clone())
+                .push_bind(as_i64(s.size))
+                .push_bind(s.signature.clone())
+                .push_bind(s.key_id.clone())
+                .push_bind(created_ns)
+                .push_bind(s.log_index.map(as_i64))
+                .push_bind(report.clone())
+                .push_bind(as_i64(anomalies));
+        })
+        .push(" ON CONFLICT (digest) DO NOTHING")
+        .build()
+        .execute(conn)
+        .await?
+        .rows_affected()
     });
     Ok(inserted > 0)
 }
@@ -101,5 +113,49 @@ impl Index {
             .await?;
             row.as_ref().map(|r| scan_from_row!(r)).transpose()
         })
+    }
+
+    /// A stored scan's report: `None` for an unknown scan, `Some(None)` for one stored
+    /// before the registry analysed scans.
+    pub async fn scan_report(&self, digest: &Digest) -> Result<Option<Option<ScanReport>>, Error> {
+        let text: Option<Option<String>> = on_pool!(self, read, |pool, Db| {
+            QueryBuilder::<Db>::new("SELECT report FROM scans WHERE digest = ")
+                .push_bind(digest.to_hex())
+                .build()
+                .fetch_optional(pool)
+                .await?
+                .map(|row| row.try_get::<Option<String>, _>(0))
+                .transpose()?
+        });
+        text.map(|t| {
+            t.map(|t| serde_json::from_str(&t))
+                .transpose()
+                .map_err(|e| Error::Corrupt(format!("scan {digest}: report: {e}")))
+        })
+        .transpose()
+    }
+
+    /// The newest report of each host that has one, for the anomaly gauges at start-up.
+    pub async fn latest_reports(&self) -> Result<Vec<(String, ScanReport)>, Error> {
+        let rows: Vec<(String, String)> = on_pool!(self, read, |pool, Db| {
+            let rows = QueryBuilder::<Db>::new(
+                "SELECT s.host, s.report FROM scans s WHERE s.report IS NOT NULL AND \
+                 s.created_ns = (SELECT MAX(t.created_ns) FROM scans t WHERE t.host = s.host) \
+                 ORDER BY s.host",
+            )
+            .build()
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| Ok::<_, Error>((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, _>>()?
+        });
+        rows.into_iter()
+            .map(|(host, text)| {
+                serde_json::from_str(&text)
+                    .map(|r| (host.clone(), r))
+                    .map_err(|e| Error::Corrupt(format!("report of {host}: {e}")))
+            })
+            .collect()
     }
 }

@@ -7,13 +7,14 @@ use super::Index;
 use crate::error::Error;
 
 /// The projected tables and, in each, the key that orders them.
-const TABLES: [(&str, &str); 6] = [
+const TABLES: [(&str, &str); 7] = [
     ("artifacts", "digest"),
     ("variants", "id"),
     ("plugins", "name"),
     ("scans", "digest"),
     ("efi_images", "digest"),
     ("efi_vars", "digest"),
+    ("hosts", "name"),
 ];
 
 /// The contents of the index's projected tables: per table, every row as text
@@ -21,7 +22,7 @@ const TABLES: [(&str, &str); 6] = [
 /// their listing tie-break order). The log watermark is not projected and not included.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
-    /// `(table, rows)` for artifacts, variants, plugins, scans, efi_images and efi_vars.
+    /// `(table, rows)` for artifacts, variants, plugins, scans, efi_images, efi_vars and hosts.
     pub tables: Vec<(String, Vec<String>)>,
 }
 

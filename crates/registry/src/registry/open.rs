@@ -72,6 +72,10 @@ impl Registry {
         if !registry.shared() {
             registry.replay().await?;
         }
+        // The anomaly gauges start from each host's newest report, not from zero.
+        for (host, report) in registry.index.latest_reports().await? {
+            registry.metrics.record_report(&host, &report);
+        }
         // Other instances sharing the database write too: their commits invalidate this
         // instance's cached answers as well.
         let generation = registry.generation.clone();

@@ -4,6 +4,7 @@
 pub mod efi;
 pub mod files;
 pub mod health;
+pub mod hosts;
 pub mod log;
 pub mod plugins;
 pub mod scans;

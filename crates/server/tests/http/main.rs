@@ -6,6 +6,7 @@ mod compat;
 mod efi;
 mod files;
 mod hostile;
+mod hosts;
 mod instances;
 mod log;
 mod ops;

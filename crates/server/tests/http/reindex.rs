@@ -6,8 +6,8 @@ use cairn_registry::Registry;
 use crate::util::{TOKEN, TestApp, fixture, padded_plugin, sign};
 
 /// Every kind of entry goes through the write path (publications, a deletion, a digest
-/// published again after its deletion, a scan, an attestation, a signed EFI image and a
-/// signed variable update); then the index the write
+/// published again after its deletion, a scan, an attestation, a signed EFI image, a
+/// signed variable update, a host, its baseline and a scan with a report); then the index the write
 /// path built is read whole, rebuilt from the log, and read again.
 #[tokio::test]
 async fn reindexing_gives_exactly_the_index_the_write_path_built() {
@@ -35,6 +35,22 @@ async fn reindexing_gives_exactly_the_index_the_write_path_built() {
     let (update, _, _) = crate::efi::db_update();
     let (status, body) = crate::efi::post_vars(&app, update, "db", true).await;
     assert_eq!(status, 200, "{body}");
+    // A host, its scan, its baseline, and a scan compared with it (a report).
+    let key = crate::hosts::host_key(9);
+    let token = crate::hosts::enroll(&app, "web1", &key).await;
+    let root = crate::hosts::system();
+    let first = crate::hosts::scan_of("web1", root.path());
+    let sig = crate::util::sign_with(&key, &first);
+    let (status, body) = crate::hosts::submit(&app, first.clone(), &sig, &token).await;
+    assert_eq!(status, 200, "{body}");
+    let digest = crate::util::sha256_hex(&first);
+    let (status, body) = crate::hosts::set_baseline(&app, "web1", &digest, TOKEN).await;
+    assert_eq!(status, 200, "{body}");
+    std::fs::write(root.path().join("usr/bin/tool"), b"other").unwrap();
+    let second = crate::hosts::scan_of("web1", root.path());
+    let sig = crate::util::sign_with(&key, &second);
+    let (status, body) = crate::hosts::submit(&app, second, &sig, &token).await;
+    assert_eq!(status, 200, "{body}");
     app.stop().await;
 
     // The registry as the server ran it: PostgreSQL on that tier, else SQLite.
@@ -50,12 +66,13 @@ async fn reindexing_gives_exactly_the_index_the_write_path_built() {
     };
     assert_eq!(rows("artifacts"), 4, "{engine}: {built:#?}");
     assert!(rows("variants") >= 4, "{engine}: {built:#?}");
-    assert_eq!(rows("scans"), 1, "{engine}: {built:#?}");
+    assert_eq!(rows("scans"), 3, "{engine}: {built:#?}");
+    assert_eq!(rows("hosts"), 1, "{engine}: {built:#?}");
     assert_eq!(rows("efi_images"), 1, "{engine}: {built:#?}");
     assert_eq!(rows("efi_vars"), 1, "{engine}: {built:#?}");
 
     let rebuilt = Registry::reindex(config).await.unwrap();
-    assert_eq!(rebuilt.log().size(), 10);
+    assert_eq!(rebuilt.log().size(), 14);
     let again = rebuilt.index_snapshot().await.unwrap();
     assert_eq!(
         again, built,

@@ -1,4 +1,7 @@
-//! `cairn admin reindex` and `cairn admin migrate`.
+//! `cairn admin`: offline upkeep of an installation (`reindex`, `verify`, `migrate`), and
+//! the hosts a running registry takes scans from (`host`, `baseline`).
+
+mod hosts;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +16,12 @@ use crate::common::storage::StorageArgs;
 /// `cairn admin …`
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCommand {
+    /// Hosts that submit scans, each with its own token and key (on a running registry).
+    #[command(subcommand)]
+    Host(hosts::HostCommand),
+    /// The scan each host's arriving scans are compared with (on a running registry).
+    #[command(subcommand)]
+    Baseline(hosts::BaselineCommand),
     /// Rebuild the index from the transparency log alone (stop the servers first): the
     /// embedded SQLite file anew, or on PostgreSQL (--database) in one transaction.
     Reindex {
@@ -144,6 +153,8 @@ fn migrate(migration: cairn_registry::migrate::Migration) -> anyhow::Result<Exit
 /// Runs `cairn admin`.
 pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        AdminCommand::Host(cmd) => hosts::host(cmd),
+        AdminCommand::Baseline(cmd) => hosts::baseline(cmd),
         AdminCommand::Reindex { data, log, storage } => {
             let mut config = RegistryConfig::new(&data);
             config.log = log.to_log_key();

@@ -1,4 +1,7 @@
-//! `cairn scan`: record a tree, compare records, verify, sign and publish them.
+//! `cairn scan`: record a tree, compare records, verify, sign and publish them, and read
+//! the registry's reports of them.
+
+mod report;
 
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -89,13 +92,16 @@ enum Action {
         /// Registry URL [env: CAIRN_REGISTRY].
         #[arg(long, env = "CAIRN_REGISTRY")]
         registry: String,
-        /// Write token [env: CAIRN_TOKEN].
+        /// Write token, or the host's own token [env: CAIRN_TOKEN].
         #[arg(long, env = "CAIRN_TOKEN", hide_env_values = true)]
         token: String,
         /// PKCS#8 PEM private key to sign with.
         #[arg(long)]
         key: PathBuf,
     },
+    /// The registry's reports of HOST's scans, newest first, with the findings of the
+    /// newest (or --scan); exit 1 when it has anomalies against the host's baseline.
+    Report(report::ReportArgs),
 }
 
 /// Who may have signed a `--baseline`, and the log it must be in.
@@ -135,6 +141,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             token,
             key,
         }) => push(&file, &registry, &token, &key),
+        Some(Action::Report(args)) => report::run(args),
         None => {
             let out = args.out.context("--out is required")?;
             let mut scanner = Scanner::new(args.paths)
