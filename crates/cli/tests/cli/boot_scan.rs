@@ -82,6 +82,10 @@ fn dracut_base(dir: &Path) -> PathBuf {
     }
     for entry in std::fs::read_dir("/usr/lib/dracut/modules.d").unwrap() {
         let path = entry.unwrap().path();
+        // An installed copy of the module (make install) gives way to the repository's.
+        if path.file_name().unwrap() == "90cairn-scan" {
+            continue;
+        }
         std::os::unix::fs::symlink(
             &path,
             base.join("modules.d").join(path.file_name().unwrap()),
@@ -367,5 +371,38 @@ fn a_dracut_initramfs_scans_the_root_before_switch_root_and_the_registry_reports
             .any(|f| f.len() == 69 && f.ends_with(".scan"))
             && spool.contains(".sig"),
         "no spooled scan in the booted system: {spool:?}\n{log}"
+    );
+}
+
+#[test]
+fn make_install_puts_the_module_where_dracut_reads_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dracut");
+    ok(Command::new("make")
+        .arg("-C")
+        .arg(&repo)
+        .arg("install")
+        .arg(format!("DESTDIR={}", dir.path().display())));
+    for (file, mode) in [
+        (
+            "usr/lib/dracut/modules.d/90cairn-scan/module-setup.sh",
+            0o755,
+        ),
+        ("usr/lib/dracut/modules.d/90cairn-scan/cairn-scan.sh", 0o755),
+        ("etc/dracut.conf.d/90-cairn-scan.conf", 0o644),
+        ("usr/lib/systemd/system/cairn-scan-flush.service", 0o644),
+    ] {
+        let meta = std::fs::metadata(dir.path().join(file)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, mode, "{file}");
+    }
+    ok(Command::new("make")
+        .arg("-C")
+        .arg(&repo)
+        .arg("uninstall")
+        .arg(format!("DESTDIR={}", dir.path().display())));
+    assert!(
+        !dir.path()
+            .join("usr/lib/dracut/modules.d/90cairn-scan")
+            .exists()
     );
 }
