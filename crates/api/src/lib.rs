@@ -22,6 +22,7 @@ pub mod descriptor;
 mod efi;
 mod hosts;
 mod log;
+mod packages;
 mod plugins;
 mod report;
 mod scans;
@@ -33,6 +34,11 @@ pub use hosts::{
     is_valid_host_name,
 };
 pub use log::{EntryAnswer, EntryProof, LogEntry, ProofAnswer};
+pub use packages::{
+    DEFAULT_PACKAGE_LIMIT, MAX_PACKAGE_FILE, MAX_PACKAGE_LIMIT, MAX_PACKAGE_NAME,
+    MAX_PACKAGE_SIGNATURES, MAX_SIGNATURE_BYTES, PackageAdded, PackageList, PackageSignature,
+    PackageSummary, SignatureKind, is_valid_package_file, is_valid_package_name,
+};
 pub use plugins::{
     DEFAULT_LIMIT, MAX_LIMIT, PluginList, PluginMetadata, PluginSummary, PluginVariant,
     UploadOutcome, VariantList,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::descriptor::Descriptor;
+use crate::packages::PackageSignature;
 use crate::report::ScanReport;
 use crate::scans::ScanSummary;
 
@@ -84,6 +85,37 @@ pub enum LogEntry {
         /// Key ids whose signatures verified.
         signers: Vec<String>,
     },
+    /// A package was published: its name and version are bound to these bytes and these
+    /// signatures, so a registry cannot serve a signed old package as a newer version.
+    Package {
+        /// Package name.
+        name: String,
+        /// Its version (semver).
+        version: String,
+        /// The file name it is served under.
+        file: String,
+        /// Its media type.
+        media_type: String,
+        /// SHA-256 of the bytes, hex.
+        digest: String,
+        /// Size in bytes.
+        size: u64,
+        /// Every detached signature, as uploaded, with the key that verified it.
+        signatures: Vec<PackageSignature>,
+        /// Upload time, ns since the epoch.
+        created_ns: i64,
+    },
+    /// A package version was deleted: its name and version may be published again.
+    PackageDelete {
+        /// Package name.
+        name: String,
+        /// Its version.
+        version: String,
+        /// SHA-256 of the bytes it had, hex.
+        digest: String,
+        /// Deletion time, ns since the epoch.
+        deleted_ns: i64,
+    },
     /// A signed EFI image was stored: every signature verified over its Authenticode
     /// digest, and each signer is named.
     EfiImage {
@@ -138,7 +170,8 @@ pub struct ProofAnswer {
     pub proof: Vec<String>,
 }
 
-/// `GET /files/{digest}/proof`, `/scans/{digest}/proof` and `/efi/{digest}/proof`: everything needed to check a
+/// `GET /files/{digest}/proof`, `/scans/{digest}/proof`, `/efi/{digest}/proof` and
+/// `/packages/{name}/{version}/proof`: everything needed to check a
 /// publication offline. The entry is committed to by its canonical JSON bytes, so a client
 /// hashes `entry` canonically and proves that leaf against the checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,5 +8,6 @@ pub mod filters;
 pub mod log_key;
 pub mod passphrase;
 pub mod remote;
+pub mod signature;
 pub mod storage;
 pub mod trust;

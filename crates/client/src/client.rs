@@ -17,6 +17,10 @@ use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 use crate::error::Error;
 use crate::query::VariantQuery;
 
+mod packages;
+
+pub use packages::PackageUpload;
+
 /// Progress of a transfer (a progress bar, or nothing: `()`).
 pub trait Progress: Send + Sync {
     /// The transfer starts; `total` bytes when known.
@@ -106,11 +110,11 @@ impl Client {
         &self.base
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    fn token(&self) -> Result<&str, Error> {
+    pub(crate) fn token(&self) -> Result<&str, Error> {
         self.token.as_deref().ok_or(Error::NoToken)
     }
 
@@ -120,7 +124,7 @@ impl Client {
     }
 
     /// Sends a request; an error status becomes [`Error::Status`].
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: &'static str,
         url: &str,
@@ -145,7 +149,7 @@ impl Client {
         })
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
         let url = self.url(path);
         let r = self.send("GET", &url, self.http.get(&url)).await?;
         decode("GET", &url, r).await
@@ -196,7 +200,7 @@ impl Client {
             .await
     }
 
-    async fn stream_to(
+    pub(crate) async fn stream_to(
         &self,
         path: &str,
         out: &mut (impl AsyncWrite + Unpin),
@@ -371,6 +375,22 @@ impl Client {
         fields: &[(&'static str, String)],
         progress: Arc<dyn Progress>,
     ) -> Result<reqwest::Response, Error> {
+        let add = |form: reqwest::multipart::Form| {
+            fields
+                .iter()
+                .fold(form, |form, (name, value)| form.text(*name, value.clone()))
+        };
+        self.upload_form(url, file, add, progress).await
+    }
+
+    /// Streams `file` as the multipart `file` field, then what `add` puts in the form.
+    pub(crate) async fn upload_form(
+        &self,
+        url: &str,
+        file: &Path,
+        add: impl FnOnce(reqwest::multipart::Form) -> reqwest::multipart::Form,
+        progress: Arc<dyn Progress>,
+    ) -> Result<reqwest::Response, Error> {
         let token = self.token()?;
         let reading = || format!("reading {}", file.display());
         let f = tokio::fs::File::open(file)
@@ -391,10 +411,7 @@ impl Client {
         let part =
             reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
                 .file_name(name);
-        let form = fields.iter().fold(
-            reqwest::multipart::Form::new().part("file", part),
-            |form, (name, value)| form.text(*name, value.clone()),
-        );
+        let form = add(reqwest::multipart::Form::new().part("file", part));
         let request = self.http.post(url).bearer_auth(token).multipart(form);
         let answer = self.send("POST", url, request).await;
         progress.finish();
@@ -458,7 +475,7 @@ impl Client {
     }
 }
 
-async fn decode<T: DeserializeOwned>(
+pub(crate) async fn decode<T: DeserializeOwned>(
     method: &'static str,
     url: &str,
     r: reqwest::Response,

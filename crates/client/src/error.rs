@@ -151,6 +151,10 @@ pub enum Refusal {
     /// The checkpoint, the inclusion proof or the entry itself does not verify.
     #[error("log check failed: {0}")]
     Log(String),
+    /// A package, its signature files or the registry's answers about it disagree with its
+    /// proven log entry.
+    #[error("package refused: {0}")]
+    Package(String),
     /// The proven log entry does not record what was served.
     #[error("log check failed: log entry {index} {what}")]
     Entry {

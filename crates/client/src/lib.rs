@@ -8,6 +8,8 @@
 //!   server's message.
 //! - [`pull()`]: a plugin, proven before it is installed (see [`pull`](mod@pull) for the
 //!   checks); each lie a registry can tell is refused with a [`Refusal`] naming it.
+//! - [`pull_package`]: a package with detached signatures, proven the same way, and
+//!   [`verify_offline`]: a pulled package checked again with no network.
 //! - [`baseline::fetch`]: a scan baseline, proven the same way.
 //! - [`efi::prove_image`]: that an EFI image was published (its `efi_image` entry).
 //! - [`LogState`]: the last checkpoint seen of each log, so every new one must extend it.
@@ -38,14 +40,18 @@ mod client;
 pub mod efi;
 mod error;
 mod fetcher;
+pub mod package;
 mod proof;
 pub mod pull;
 mod query;
 mod state;
 
-pub use client::{Client, Download, Progress, check_digest, urlencode};
+pub use client::{Client, Download, PackageUpload, Progress, check_digest, urlencode};
 pub use error::{Error, Refusal};
 pub use fetcher::HttpFetcher;
+pub use package::{
+    InstalledPackage, OfflineVerified, VerifiedPackage, pull_package, verify_offline,
+};
 pub use proof::{Proven, prove};
 pub use pull::{Installed, PullRequest, Verified, pull};
 pub use query::VariantQuery;

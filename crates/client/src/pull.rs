@@ -325,6 +325,8 @@ fn kind(e: &LogEntry) -> &'static str {
         LogEntry::EfiVars { .. } => "EFI variable update",
         LogEntry::Host { .. } => "host enrolment",
         LogEntry::Baseline { .. } => "baseline",
+        LogEntry::Package { .. } => "package",
+        LogEntry::PackageDelete { .. } => "package deletion",
     }
 }
 

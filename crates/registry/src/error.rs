@@ -157,6 +157,39 @@ pub enum Error {
     /// A baseline that cannot be set: no such scan, or a scan of another host.
     #[error("refused baseline: {0}")]
     Baseline(String),
+    /// A package upload whose fields cannot stand: its name, version, file name, media type
+    /// or number of signatures.
+    #[error("refused package: {0}")]
+    BadPackage(String),
+    /// A package signature that is malformed, or that no configured key made.
+    #[error("refused package: signature {index}: {why}")]
+    PackageSignature {
+        /// Which signature, counting from 1 in upload order.
+        index: usize,
+        /// Why.
+        why: String,
+    },
+    /// That name and version is published with other bytes.
+    #[error(
+        "package {name} {version} is published already with other bytes (digest {digest}); \
+         delete that version first to publish it again"
+    )]
+    PackageExists {
+        /// Package name.
+        name: String,
+        /// Its version.
+        version: String,
+        /// The digest published.
+        digest: String,
+    },
+    /// No package of that name and version is published.
+    #[error("no package {name} {version} is published")]
+    UnknownPackage {
+        /// Package name.
+        name: String,
+        /// Its version.
+        version: String,
+    },
 }
 
 // By hand, not `#[from]`: the message already includes the log error, and a source as
@@ -207,6 +240,10 @@ impl Error {
                 | Error::WrongHost { .. }
                 | Error::HostKey { .. }
                 | Error::Baseline(_)
+                | Error::BadPackage(_)
+                | Error::PackageSignature { .. }
+                | Error::PackageExists { .. }
+                | Error::UnknownPackage { .. }
         )
     }
 }

@@ -77,6 +77,7 @@ pub(crate) mod artifacts;
 pub(crate) mod efi;
 pub(crate) mod hosts;
 pub(crate) mod log_state;
+pub(crate) mod packages;
 pub(crate) mod projection;
 pub(crate) mod scans;
 mod snapshot;
@@ -254,7 +255,7 @@ impl Index {
             sqlx::query_scalar(
                 "SELECT digest FROM artifacts UNION SELECT digest FROM scans \
                  UNION SELECT digest FROM efi_images UNION SELECT digest FROM efi_vars \
-                 ORDER BY 1",
+                 UNION SELECT digest FROM packages ORDER BY 1",
             )
             .fetch_all(pool)
             .await?

@@ -56,6 +56,7 @@ pub use cairn_sign::attestation;
 pub use cairn_sign::{SignatureCheck, SignatureDefect, TrustedKeys};
 pub use digest::{Digest, DigestPrefix};
 pub use error::Error;
+pub use index::packages::PackageQuery;
 pub use index::{Index, Snapshot};
 pub use log_entry::{EntryCodec, LogEntry};
 pub use metrics::{AnomalyLabels, Readiness, RegistryMetrics};
@@ -65,8 +66,8 @@ pub use model::{
 };
 pub use model::{MAX_NAME_BYTES, MAX_VERSION_BYTES};
 pub use registry::{
-    DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, MAX_EFI_LISTED, Registry, RegistryConfig,
-    Submitter,
+    DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, MAX_EFI_LISTED, NewPackage, Registry,
+    RegistryConfig, Submitter,
 };
 pub use scans::{MAX_SCANS_LISTED, ScanSummary};
 pub use staging::{Staged, Upload};

@@ -16,17 +16,28 @@ const STRIPES: usize = 64;
 /// First key of the two-key advisory locks on digests ("cair"); the log leader's lock is a
 /// one-key lock, a separate key space.
 const DIGEST_LOCK_CLASS: i32 = 0x6361_6972;
+/// First key of the advisory locks on package names and versions ("cpkg"): their own key
+/// space, so a package's name lock and its digest's lock never collide.
+const NAME_LOCK_CLASS: i32 = 0x6370_6b67;
 
 /// Shared locks held at once by one process. Each holds a database connection for its
 /// length, and the work under it needs others: a third of the pool (24, of which the change
 /// listeners hold 3), so holders never starve the work they wait for.
 const SHARED_HOLDERS: usize = 8;
+/// Shared name locks held at once: their own permits, since a name lock's holder then waits
+/// for a digest lock (sharing the permits, eight name holders could starve every digest).
+const NAME_HOLDERS: usize = 4;
 
-/// Striped locks keyed by digest.
+/// Striped locks keyed by digest, and a second set keyed by package name and version.
+///
+/// The order is fixed: a name lock, then a digest lock, never the reverse, and never two of
+/// one set at once (two stripes of one set can be the same mutex).
 #[derive(Debug)]
 pub(crate) struct DigestLocks {
     stripes: Vec<Mutex<()>>,
     holders: Semaphore,
+    names: Vec<Mutex<()>>,
+    name_holders: Semaphore,
 }
 
 /// Exclusive use of a digest until dropped.
@@ -42,6 +53,8 @@ impl DigestLocks {
         DigestLocks {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             holders: Semaphore::new(SHARED_HOLDERS),
+            names: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            name_holders: Semaphore::new(NAME_HOLDERS),
         }
     }
 
@@ -52,14 +65,33 @@ impl DigestLocks {
         digest: &Digest,
         shared: Option<&PgPool>,
     ) -> Result<DigestGuard<'_>, Error> {
-        let local = self.stripes[usize::from(digest.as_bytes()[0]) % STRIPES]
+        let set = (&self.stripes[..], &self.holders, DIGEST_LOCK_CLASS);
+        Self::take(set, digest, shared).await
+    }
+
+    /// Waits for exclusive use of a package name and version (`key`, a hash of both),
+    /// taken before the lock of the package's digest.
+    pub(crate) async fn lock_name(
+        &self,
+        key: &Digest,
+        shared: Option<&PgPool>,
+    ) -> Result<DigestGuard<'_>, Error> {
+        let set = (&self.names[..], &self.name_holders, NAME_LOCK_CLASS);
+        Self::take(set, key, shared).await
+    }
+
+    async fn take<'a>(
+        (stripes, holders, class): (&'a [Mutex<()>], &'a Semaphore, i32),
+        digest: &Digest,
+        shared: Option<&PgPool>,
+    ) -> Result<DigestGuard<'a>, Error> {
+        let local = stripes[usize::from(digest.as_bytes()[0]) % STRIPES]
             .lock()
             .await;
         let (shared, permit) = match shared {
             None => (None, None),
             Some(pool) => {
-                let permit = self
-                    .holders
+                let permit = holders
                     .acquire()
                     .await
                     .map_err(|e| Error::Internal(e.to_string()))?;
@@ -75,7 +107,7 @@ impl DigestLocks {
                 ]);
                 if let Some(conn) = pending.0.as_mut() {
                     sqlx::query("SELECT pg_advisory_lock($1, $2)")
-                        .bind(DIGEST_LOCK_CLASS)
+                        .bind(class)
                         .bind(key)
                         .execute(&mut **conn)
                         .await?;

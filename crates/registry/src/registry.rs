@@ -28,12 +28,14 @@ mod efi;
 mod hosts;
 pub(crate) mod journal;
 mod open;
+mod packages;
 mod publish;
 mod report;
 mod scan;
 
 pub use config::{DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, RegistryConfig};
 pub use efi::MAX_EFI_LISTED;
+pub use packages::NewPackage;
 pub use scan::Submitter;
 
 /// The registry.
@@ -43,6 +45,8 @@ pub struct Registry {
     blobs: BlobStore,
     keys: TrustedKeys,
     policy: Option<Policy>,
+    /// The keys and policy package signatures are checked with.
+    package_keys: packages::PackageKeys,
     metrics: RegistryMetrics,
     locks: DigestLocks,
     max_upload_bytes: u64,
@@ -88,6 +92,11 @@ impl Registry {
     /// Exclusive use of a digest: in this process, and across instances on PostgreSQL.
     async fn lock(&self, digest: &Digest) -> Result<crate::locks::DigestGuard<'_>, Error> {
         self.locks.lock(digest, self.index.postgres()).await
+    }
+
+    /// Exclusive use of a package name and version (see `DigestLocks::lock_name`).
+    async fn lock_name(&self, key: &Digest) -> Result<crate::locks::DigestGuard<'_>, Error> {
+        self.locks.lock_name(key, self.index.postgres()).await
     }
 
     /// Every projected row of the index, in order (see [`crate::index::Snapshot`]).

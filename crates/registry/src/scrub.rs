@@ -18,6 +18,7 @@ use futures::StreamExt as _;
 use crate::blobs::BlobStore;
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::index::packages::PackageQuery;
 use crate::index::{Index, projection};
 use crate::migrate::{blocking, read_entries};
 use crate::registry::journal::parse_logged;
@@ -44,6 +45,8 @@ pub struct Report {
     pub scans: u64,
     /// EFI images and signed variable updates the log implies.
     pub efi_files: u64,
+    /// Package versions the log implies.
+    pub packages: u64,
     /// Blob bytes read and hashed.
     pub bytes: u64,
     /// Every disagreement, one line each.
@@ -61,6 +64,9 @@ struct Expected {
     artifacts: BTreeSet<Digest>,
     scans: BTreeSet<Digest>,
     efi: BTreeSet<Digest>,
+    /// Every package version the log implies, and the digests they name.
+    packages: Vec<cairn_api::PackageSummary>,
+    package_blobs: BTreeSet<Digest>,
     /// Blob bytes the log names.
     bytes: u64,
     /// Keeps the scratch index's directory until the check is done.
@@ -98,11 +104,23 @@ impl Expected {
                 efi.insert(d);
             }
         }
+        let packages = index.packages(&PackageQuery::all()).await?;
+        let mut package_blobs = BTreeSet::new();
+        for p in &packages {
+            let d = Digest::parse(&p.digest)
+                .ok_or_else(|| Error::Corrupt(format!("package digest {:?}", p.digest)))?;
+            let elsewhere = artifacts.contains(&d) || scans.contains(&d) || efi.contains(&d);
+            if package_blobs.insert(d) && !elsewhere {
+                bytes += p.size;
+            }
+        }
         Ok(Expected {
             index,
             artifacts,
             scans,
             efi,
+            packages,
+            package_blobs,
             bytes,
             _dir: dir,
         })
@@ -128,6 +146,7 @@ pub async fn scrub(s: &Scrub) -> Result<Report, Error> {
     report.artifacts = expected.artifacts.len() as u64;
     report.scans = expected.scans.len() as u64;
     report.efi_files = expected.efi.len() as u64;
+    report.packages = expected.packages.len() as u64;
     report.bytes = expected.bytes;
     let index = Index::open_sqlite(&s.data_dir.join("index.db")).await?;
     compare_index(&index, &expected, &mut report).await?;
@@ -179,10 +198,31 @@ async fn compare_index(
             Some(_) => {}
         }
     }
+    for want in &expected.packages {
+        let (name, version) = (&want.name, &want.version);
+        match index.package(name, version).await? {
+            None => report
+                .problems
+                .push(format!("index: package {name} {version} is missing")),
+            Some(got) if got != *want => report.problems.push(format!(
+                "index: package {name} {version} differs from its log entry: {}",
+                first_difference(&got, &Some(want.clone()))
+            )),
+            Some(_) => {}
+        }
+    }
+    let listed = index.packages(&PackageQuery::all()).await?.len();
+    if listed != expected.packages.len() {
+        report.problems.push(format!(
+            "index: {listed} package versions are indexed; the log publishes {}",
+            expected.packages.len()
+        ));
+    }
     for d in index.stored_digests().await? {
         if !expected.artifacts.contains(&d)
             && !expected.scans.contains(&d)
             && !expected.efi.contains(&d)
+            && !expected.package_blobs.contains(&d)
         {
             report.problems.push(format!(
                 "index: {d} is indexed, but the log does not publish it"
@@ -224,6 +264,7 @@ async fn check_blobs(
         .iter()
         .chain(&expected.scans)
         .chain(&expected.efi)
+        .chain(&expected.package_blobs)
         .copied()
         .collect();
     for d in &named {

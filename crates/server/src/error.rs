@@ -42,8 +42,10 @@ impl ApiError {
 /// The one place registry errors become status codes.
 fn status_of(e: &Error) -> StatusCode {
     match e {
-        Error::NotFound | Error::UnknownHost(_) => StatusCode::NOT_FOUND,
-        Error::HostExists(_) => StatusCode::CONFLICT,
+        Error::NotFound | Error::UnknownHost(_) | Error::UnknownPackage { .. } => {
+            StatusCode::NOT_FOUND
+        }
+        Error::HostExists(_) | Error::PackageExists { .. } => StatusCode::CONFLICT,
         // Authenticated, but not allowed this: another host's scan, or not the host's key.
         Error::WrongHost { .. } | Error::HostKey { .. } => StatusCode::FORBIDDEN,
         Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

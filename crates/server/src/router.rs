@@ -7,7 +7,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::handlers::{efi, files, health, hosts, log, plugins, scans, upload};
+use crate::handlers::{efi, files, health, hosts, log, packages, plugins, scans, upload};
 
 /// Builds the application.
 pub fn router(state: AppState) -> Router {
@@ -46,6 +46,19 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(hosts::set_baseline),
         )
         .route("/files/{digest}/proof", get(log::artifact_proof))
+        .route(
+            "/packages",
+            get(packages::list)
+                .post(packages::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/packages/{name}", get(packages::find))
+        .route(
+            "/packages/{name}/{version}",
+            get(packages::show).delete(packages::delete),
+        )
+        .route("/packages/{name}/{version}/proof", get(packages::proof))
+        .route("/packages/{name}/{version}/{file}", get(packages::download))
         .route("/efi", get(efi::list))
         .route(
             "/efi/images",

@@ -10,6 +10,10 @@ pub enum SignatureDefect {
     NotDer,
     /// Well-formed, but no trusted key verifies it over these bytes.
     NoTrustedKey,
+    /// None of the detached signature kinds Cairn knows.
+    Unrecognized,
+    /// An OpenPGP signature or key, in a build without OpenPGP support (the boot agent's).
+    NoOpenPgp,
 }
 
 impl std::fmt::Display for SignatureDefect {
@@ -21,6 +25,12 @@ impl std::fmt::Display for SignatureDefect {
             SignatureDefect::NotDer => "signature is not a DER-encoded ECDSA signature",
             SignatureDefect::NoTrustedKey => {
                 "file signature is invalid: no trusted key verifies it"
+            }
+            SignatureDefect::Unrecognized => {
+                "not an OpenPGP, hex DER ECDSA or Ed25519 (64 raw bytes or 128 hex digits) signature"
+            }
+            SignatureDefect::NoOpenPgp => {
+                "an OpenPGP signature, but this build of Cairn has no OpenPGP support"
             }
         })
     }
@@ -40,5 +50,28 @@ pub enum Error {
         origin: String,
         /// What was wrong.
         reason: String,
+    },
+    /// A detached signature of a known kind that does not parse as one.
+    #[error("malformed {kind} signature: {reason}")]
+    MalformedSignature {
+        /// The kind it claims to be.
+        kind: crate::detached::Kind,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A signed file could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A signed file's bytes are not the ones whose SHA-256 the caller gave: it changed
+    /// between being hashed and being checked, so no decision about it may stand.
+    #[error("{path} changed while its signature was checked: its SHA-256 is not the one given")]
+    Changed {
+        /// The file.
+        path: String,
     },
 }

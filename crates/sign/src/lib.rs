@@ -9,6 +9,10 @@
 //! PKCS#8 PEM (private) and SPKI PEM (public), byte-compatible with openssl; a key's id is
 //! the hex SHA-256 of its SPKI DER.
 //!
+//! Packages carry detached signatures of any kind (OpenPGP from GnuPG or from a Cairn key,
+//! hex DER ECDSA, raw or hex Ed25519): [`detached`] tells them apart and checks them over
+//! files it streams, under Cairn and OpenPGP keys alike.
+//!
 //! ```
 //! use cairn_sign::{Algorithm, PrivateKey, TrustedKeys};
 //! let key = PrivateKey::generate(Algorithm::Secp256k1).unwrap();
@@ -23,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod attestation;
+pub mod detached;
 mod error;
 mod keys;
 #[cfg(feature = "openpgp")]

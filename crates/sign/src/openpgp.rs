@@ -234,6 +234,54 @@ impl OpenPgpKey {
         Ok(OpenPgpKey::Pgp(Box::new(key)))
     }
 
+    /// Parses every OpenPGP public key of a file: binary (`gpg --export`, several keys
+    /// concatenated) or armored (`gpg --export --armor`, several blocks of several keys), so
+    /// a keyring export is one file, as publishers hand them out.
+    pub fn parse_all(bytes: &[u8]) -> Result<Vec<Self>, Error> {
+        let mut keys = Vec::new();
+        if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+            for key in SignedPublicKey::from_bytes_many(bytes).map_err(pgp_error("public key"))? {
+                keys.push(key.map_err(pgp_error("public key"))?);
+            }
+        } else {
+            let text = std::str::from_utf8(bytes).map_err(|_| Error::Key {
+                origin: "OpenPGP public key".into(),
+                reason: "neither binary OpenPGP nor armored text".into(),
+            })?;
+            for block in armor_blocks(text) {
+                let (many, _) = SignedPublicKey::from_armor_many(block.as_bytes())
+                    .map_err(pgp_error("public key"))?;
+                for key in many {
+                    keys.push(key.map_err(pgp_error("public key"))?);
+                }
+            }
+        }
+        if keys.is_empty() {
+            return Err(Error::Key {
+                origin: "OpenPGP public key".into(),
+                reason: "no public key in it".into(),
+            });
+        }
+        Ok(keys
+            .into_iter()
+            .map(|k| OpenPgpKey::Pgp(Box::new(k)))
+            .collect())
+    }
+
+    /// The key as armored text, the form a trust policy stores (binary does not fit TOML).
+    pub fn to_armored(&self) -> Result<String, Error> {
+        match self {
+            OpenPgpKey::Pgp(k) => k.to_armored_string(ArmorOptions::default()),
+            OpenPgpKey::Cairn(p) => SignedPublicKey::new(
+                (**p).clone(),
+                SignedKeyDetails::new(vec![], vec![], vec![], vec![]),
+                vec![],
+            )
+            .to_armored_string(ArmorOptions::default()),
+        }
+        .map_err(pgp_error("public key"))
+    }
+
     /// A Cairn public key in its OpenPGP form.
     pub fn from_cairn(public: &PublicKey) -> Result<Self, Error> {
         key_packet(public).map(|p| OpenPgpKey::Cairn(Box::new(p)))
@@ -268,14 +316,89 @@ pub fn verify_detached(
     signature: &[u8],
     data: &[u8],
 ) -> Result<Option<String>, Error> {
-    let sig = if signature.starts_with(b"-----BEGIN") {
-        DetachedSignature::from_armor_single(signature).map(|(s, _)| s)
-    } else {
-        DetachedSignature::from_bytes(signature)
-    }
-    .map_err(pgp_error("signature"))?;
+    let sig = DetachedSignature::new(parse_signature(signature)?);
     Ok(keys
         .iter()
         .find(|k| k.verifies(&sig, data))
         .map(OpenPgpKey::fingerprint))
+}
+
+/// Armor marker of a public key block.
+const KEY_BLOCK: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+
+/// Each armored key block of a text (from its marker to the next one), so that files made
+/// by concatenating exports parse: `pgp` reads one armor block per call.
+fn armor_blocks(text: &str) -> impl Iterator<Item = &str> {
+    let starts: Vec<usize> = text.match_indices(KEY_BLOCK).map(|(at, _)| at).collect();
+    let ends: Vec<usize> = starts.iter().skip(1).copied().chain([text.len()]).collect();
+    starts.into_iter().zip(ends).map(|(a, b)| &text[a..b])
+}
+
+fn malformed(reason: impl std::fmt::Display) -> Error {
+    Error::MalformedSignature {
+        kind: crate::detached::Kind::OpenPgp,
+        reason: reason.to_string(),
+    }
+}
+
+/// Parses an armored or binary detached signature: exactly one signature packet, of a
+/// version `pgp` knows, over a document (binary or text), hashed with SHA-2 or SHA-3.
+///
+/// Strict so that a raw Ed25519 signature that happens to start like a packet header is not
+/// taken for one, and so that MD5, SHA-1 and RIPEMD-160 (collisions are practical or near)
+/// never vouch for a file.
+pub(crate) fn parse_signature(bytes: &[u8]) -> Result<pgp::packet::Signature, Error> {
+    let armored = bytes.trim_ascii_start();
+    let mut many = if armored.starts_with(b"-----BEGIN PGP SIGNATURE") {
+        DetachedSignature::from_armor_many(armored).map(|(m, _)| m)
+    } else {
+        DetachedSignature::from_bytes_many(bytes)
+    }
+    .map_err(malformed)?;
+    let sig = many
+        .next()
+        .ok_or_else(|| malformed("no signature packet"))?
+        .map_err(malformed)?
+        .signature;
+    if many.next().is_some() {
+        return Err(malformed("more than one packet"));
+    }
+    let Some(hash) = sig.hash_alg() else {
+        return Err(malformed(format!(
+            "unsupported version {:?}",
+            sig.version()
+        )));
+    };
+    if !matches!(sig.typ(), Some(SignatureType::Binary | SignatureType::Text)) {
+        return Err(malformed(format!(
+            "a {:?} signature, not one over a file",
+            sig.typ()
+        )));
+    }
+    if !matches!(
+        hash,
+        HashAlgorithm::Sha256
+            | HashAlgorithm::Sha384
+            | HashAlgorithm::Sha512
+            | HashAlgorithm::Sha224
+            | HashAlgorithm::Sha3_256
+            | HashAlgorithm::Sha3_512
+    ) {
+        return Err(malformed(format!("hashed with {hash}, too weak to trust")));
+    }
+    Ok(sig)
+}
+
+/// The Cairn key an OpenPGP key packet made by [`key_packet`] stands for.
+pub(crate) fn cairn_key_of(packet: &pgp::packet::PublicKey) -> Option<PublicKey> {
+    match packet.public_params() {
+        PublicParams::EdDSALegacy(EddsaLegacyPublicParams::Ed25519 { key }) => {
+            Some(PublicKey::Ed25519(*key))
+        }
+        PublicParams::ECDSA(EcdsaPublicParams::P256 { key }) => Some(PublicKey::P256(key.into())),
+        PublicParams::ECDSA(EcdsaPublicParams::Secp256k1 { key }) => {
+            Some(PublicKey::Secp256k1(key.into()))
+        }
+        _ => None,
+    }
 }

@@ -16,7 +16,7 @@
 //!
 //! The policy and its errors live here; the TOML document in `document.rs`, parsing and
 //! loading in `parse.rs`, root signatures in `signatures.rs` and the decision on an
-//! artifact in `evaluate.rs`.
+//! artifact (its bytes, or a file with detached signatures of any kind) in `evaluate.rs`.
 
 mod document;
 mod evaluate;
@@ -28,6 +28,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use globset::GlobMatcher;
 
+use crate::detached::DetachedKeys;
 use crate::keys::PublicKey;
 
 pub use document::{DeniedPackage, Deny, LogPin, PolicyDoc, Root, SignerEntry};
@@ -96,7 +97,7 @@ struct Signer {
     name: String,
     threshold: usize,
     globs: Vec<GlobMatcher>,
-    keys: Vec<PublicKey>,
+    keys: DetachedKeys,
     not_before: Option<DateTime<Utc>>,
     not_after: Option<DateTime<Utc>>,
 }
@@ -109,6 +110,8 @@ pub struct Policy {
     signatures: Vec<(String, Vec<u8>)>,
     roots: Vec<PublicKey>,
     signers: Vec<Signer>,
+    /// Every signer entry's keys together: files are checked under them in one pass.
+    signer_keys: DetachedKeys,
     denied_packages: Vec<(GlobMatcher, semver::VersionReq)>,
 }
 
@@ -127,9 +130,15 @@ impl Policy {
         self.doc.log.as_ref().map(|l| l.key.as_str())
     }
 
-    /// Every signer entry's keys (uploads signed by them can be verified).
+    /// Every signer entry's Cairn keys (uploads signed by them can be verified).
     pub fn signer_keys(&self) -> impl Iterator<Item = &PublicKey> {
-        self.signers.iter().flat_map(|s| s.keys.iter())
+        self.signers.iter().flat_map(|s| s.keys.keys().iter())
+    }
+
+    /// Every signer key of the policy, Cairn and OpenPGP, as [`DetachedKeys`]: for callers
+    /// that must know which key made a signature, not only whether the policy allows it.
+    pub fn detached_keys(&self) -> DetachedKeys {
+        self.signer_keys.clone()
     }
 
     /// How many signature lines the file carries (valid or not).

@@ -112,7 +112,7 @@ impl TrustedKeys {
 }
 
 /// Parses hex (either case, surrounding whitespace ignored) of a DER ECDSA signature.
-fn parse(text: &str) -> Result<Vec<u8>, Error> {
+pub(crate) fn parse(text: &str) -> Result<Vec<u8>, Error> {
     let text = text.trim();
     if text.is_empty() || text.len() > MAX_SIGNATURE_HEX {
         return Err(Error::Signature(SignatureDefect::NotHex));

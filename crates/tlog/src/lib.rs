@@ -28,6 +28,7 @@ mod error;
 pub mod keyfile;
 pub mod merkle;
 pub mod note;
+pub mod proof;
 pub mod sequencer;
 pub mod store;
 pub mod tile;
@@ -40,6 +41,7 @@ pub use error::{
 };
 pub use merkle::{Hash, MemoryTree, NodeSource};
 pub use note::{Note, NoteSigner, NoteVerifier};
+pub use proof::TlogProof;
 pub use sequencer::{Appended, LogHandle};
 pub use store::DirStore;
 pub use verify::{Fetcher, Verified, verify_log};

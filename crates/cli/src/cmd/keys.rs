@@ -10,6 +10,7 @@ use cairn_sign::{Algorithm, PrivateKey, PublicKey};
 
 use crate::common::files::{map_file, sha256_file};
 use crate::common::passphrase::PassphraseArgs;
+use crate::common::signature::{SignatureFormat, sign_file};
 
 /// Largest signature file read.
 const MAX_SIGNATURE_FILE: u64 = 64 * 1024;
@@ -78,21 +79,6 @@ pub enum KeyCommand {
     },
 }
 
-/// Signature encodings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SignatureFormat {
-    /// Hex text: DER ECDSA (as `openssl dgst -hex -sign` and memflow-registry), or the
-    /// 64 Ed25519 bytes.
-    Hex,
-    /// Raw bytes: DER ECDSA (as `openssl dgst -sign`), or the 64 Ed25519 bytes (as
-    /// `openssl pkeyutl -sign -rawin`).
-    Raw,
-    /// An armored OpenPGP detached signature (`gpg --verify` accepts it).
-    Openpgp,
-    /// A binary OpenPGP detached signature.
-    OpenpgpBinary,
-}
-
 /// Arguments of `cairn sign`.
 #[derive(Debug, clap::Args)]
 pub struct SignArgs {
@@ -119,8 +105,12 @@ pub struct VerifyArgs {
     #[arg(long, required_unless_present = "trust")]
     key: Vec<PathBuf>,
     /// Decide by a trust policy instead (its signer keys, globs, windows and deny list).
-    #[arg(long, conflicts_with = "key", requires = "name")]
+    #[arg(long, conflicts_with = "key")]
     trust: Option<PathBuf>,
+    /// A pulled package's C2SP tlog-proof (`FILE.tlog-proof`): check FILE, its signature
+    /// files and its log entry offline (with --trust; name and version come from the entry).
+    #[arg(long, requires = "trust")]
+    proof: Option<PathBuf>,
     /// The package name the policy judges (with --trust).
     #[arg(long)]
     name: Option<String>,
@@ -237,27 +227,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
     let pass = args.passphrase.read()?;
     let key = PrivateKey::from_pem_file(&args.key, pass.as_ref().map(|p| p.bytes()).as_deref())?;
     drop(pass);
-    let bytes = match args.format {
-        SignatureFormat::Openpgp | SignatureFormat::OpenpgpBinary => {
-            let f = std::fs::File::open(&args.file)
-                .with_context(|| format!("reading {}", args.file.display()))?;
-            cairn_sign::openpgp::sign_detached(
-                &key,
-                std::io::BufReader::new(f),
-                args.format == SignatureFormat::Openpgp,
-            )?
-        }
-        SignatureFormat::Hex | SignatureFormat::Raw => {
-            let map = map_file(&args.file)?;
-            let signature =
-                key.sign(&cairn_sign::Signed::hashed(sha256_file(&args.file)?, &map))?;
-            if args.format == SignatureFormat::Hex {
-                format!("{}\n", hex::encode(&signature)).into_bytes()
-            } else {
-                signature
-            }
-        }
-    };
+    let bytes = sign_file(&key, &args.file, args.format)?;
     match &args.out {
         Some(path) => {
             std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?
@@ -295,8 +265,10 @@ fn signature_bytes(args: &VerifyArgs) -> anyhow::Result<Option<Vec<u8>>> {
 
 /// Runs `cairn verify`: exit 0 when a given key verifies the signature, 1 when none does.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    if let Some(trust) = &args.trust {
-        return verify_by_policy(&args, trust);
+    match (&args.trust, &args.proof) {
+        (Some(trust), Some(proof)) => return verify_proof(&args, trust, proof),
+        (Some(trust), None) => return verify_by_policy(&args, trust),
+        _ => {}
     }
     let mut keys = Vec::new();
     let mut pgp_keys = Vec::new();
@@ -347,6 +319,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 fn verify_by_policy(args: &VerifyArgs, trust: &Path) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now();
     let policy = cairn_sign::policy::Policy::load(trust, now)?;
+    if args.name.is_none() {
+        bail!("--trust needs --name (or --proof, whose log entry names the package)");
+    }
     let signature =
         signature_bytes(args)?.context("--trust needs --signature or --signature-file")?;
     let digest = sha256_file(&args.file)?;
@@ -382,6 +357,64 @@ fn verify_by_policy(args: &VerifyArgs, trust: &Path) -> anyhow::Result<ExitCode>
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `cairn verify --trust POLICY --proof F.tlog-proof FILE`: a pulled package, offline.
+fn verify_proof(args: &VerifyArgs, trust: &Path, proof: &Path) -> anyhow::Result<ExitCode> {
+    let policy = cairn_sign::policy::Policy::load(trust, chrono::Utc::now())?;
+    let len = std::fs::metadata(proof)
+        .with_context(|| format!("reading {}", proof.display()))?
+        .len();
+    if len > cairn_tlog::proof::MAX_PROOF_BYTES as u64 {
+        bail!("{} is too large to be a tlog-proof", proof.display());
+    }
+    let text =
+        std::fs::read_to_string(proof).with_context(|| format!("reading {}", proof.display()))?;
+    let signatures = match &args.signature_file {
+        Some(path) => vec![path.clone()],
+        None => cairn_client::package::signature_files_beside(&args.file),
+    };
+    match cairn_client::verify_offline(&policy, &text, &args.file, &signatures) {
+        Ok(v) => {
+            let f = &v.facts;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": true, "name": f.name, "version": f.version,
+                        "digest": f.digest, "log_index": f.log_index, "signer": v.signer,
+                        "signature_files": signatures})
+                );
+            } else {
+                println!(
+                    "{} {} verified offline: {} is log entry {}'s package, allowed by policy signer {:?}",
+                    f.name,
+                    f.version,
+                    args.file.display(),
+                    f.log_index,
+                    v.signer
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(refused(
+            args.json,
+            format!("{}: {e}", args.file.display()),
+            &e,
+        )),
+    }
+}
+
+/// Prints why a check failed (`said` for people, the error in JSON); exit code 1.
+fn refused(json: bool, said: String, e: &dyn std::fmt::Display) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"valid": false, "error": e.to_string()})
+        );
+    } else {
+        eprintln!("cairn: {said}");
+    }
+    ExitCode::from(1)
 }
 
 fn report(json: bool, good: Option<(String, String)>, file: &Path) -> anyhow::Result<ExitCode> {
@@ -430,16 +463,10 @@ fn verify_attestation(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                 &args.file,
             )
         }
-        Err(e) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"valid": false, "error": e.to_string()})
-                );
-            } else {
-                eprintln!("cairn: {} does not verify: {e}", args.file.display());
-            }
-            Ok(ExitCode::from(1))
-        }
+        Err(e) => Ok(refused(
+            args.json,
+            format!("{} does not verify: {e}", args.file.display()),
+            &e,
+        )),
     }
 }

@@ -44,13 +44,15 @@ enum Command {
     Sign(keys::SignArgs),
     /// Check a detached signature (or a signed in-toto link / DSSE envelope).
     Verify(keys::VerifyArgs),
-    /// Sign and upload plugin binaries to a registry.
+    /// Sign and upload plugin binaries, or a package with its detached signatures.
+    #[command(disable_version_flag = true)]
     Push(publish::PushArgs),
     /// List plugins, or the variants of one.
     Ls(publish::LsArgs),
     /// Show the metadata of a file in a registry.
     Info(publish::InfoArgs),
-    /// Download a plugin, verified against your trust policy and the transparency log.
+    /// Download a plugin or a package, verified against your trust policy and the
+    /// transparency log.
     Pull(pull::PullArgs),
     /// Delete a file from a registry.
     Rm(publish::RmArgs),

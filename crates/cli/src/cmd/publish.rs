@@ -1,26 +1,43 @@
 //! `cairn push`, `ls`, `info`, `rm`: the memflow-registry HTTP API from the command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
 use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
+use cairn_sign::PrivateKey;
 
 use crate::common::files::sha256_file;
 use crate::common::filters::Filters;
 use crate::common::passphrase::PassphraseArgs;
 use crate::common::remote::{Bar, Remote, RemoteArgs};
+use crate::common::signature::{SignatureFormat, sign_file};
 
 /// Arguments of `cairn push`.
 #[derive(Debug, clap::Args)]
 pub struct PushArgs {
-    /// Plugin binaries to upload.
+    /// Plugin binaries to upload (or, with --name, the one package file).
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Private key to sign with (ECDSA: the registry takes hex DER signatures).
-    #[arg(long)]
-    key: PathBuf,
+    /// Private key to sign with (plugins: ECDSA, as the registry takes hex DER signatures).
+    #[arg(long, required_unless_present = "signature")]
+    key: Option<PathBuf>,
+    /// Publish a package of this name (any file, detached signatures) instead of plugins.
+    #[arg(long, requires = "package_version")]
+    name: Option<String>,
+    /// The package's version (semver).
+    #[arg(long = "version", id = "package_version", requires = "name")]
+    package_version: Option<String>,
+    /// How --key signs a package [default: openpgp].
+    #[arg(long, value_enum, requires = "name")]
+    format: Option<SignatureFormat>,
+    /// A detached signature file made elsewhere (`gpg --detach-sign`, openssl), sent with
+    /// the package; repeatable.
+    #[arg(long, requires = "name")]
+    signature: Vec<PathBuf>,
+    /// The package's media type [default: guessed by the registry from the file name].
+    #[arg(long, requires = "name")]
+    media_type: Option<String>,
     #[command(flatten)]
     passphrase: PassphraseArgs,
     #[command(flatten)]
@@ -59,22 +76,29 @@ pub struct InfoArgs {
 /// Arguments of `cairn rm`.
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
-    /// SHA-256 digest of the file to delete.
+    /// SHA-256 digest of the plugin file to delete, or NAME:VERSION of a package.
     digest: String,
     #[command(flatten)]
     remote: RemoteArgs,
+}
+
+fn private_key(path: &Path, passphrase: &PassphraseArgs) -> anyhow::Result<PrivateKey> {
+    let pass = passphrase.read()?;
+    Ok(PrivateKey::from_pem_file(
+        path,
+        pass.as_ref().map(|p| p.bytes()).as_deref(),
+    )?)
 }
 
 /// Runs `cairn push`.
 pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let remote = Remote::new(&args.remote)?;
     remote.client.require_token()?;
-    let pass = args.passphrase.read()?;
-    let key = cairn_sign::PrivateKey::from_pem_file(
-        &args.key,
-        pass.as_ref().map(|p| p.bytes()).as_deref(),
-    )?;
-    drop(pass);
+    if let Some(name) = &args.name {
+        return push_package(&remote, name, &args);
+    }
+    let path = args.key.as_deref().context("plugins need --key")?;
+    let key = private_key(path, &args.passphrase)?;
     if key.algorithm() == cairn_sign::Algorithm::Ed25519 {
         bail!("the registry takes ECDSA signatures (hex DER): push with a secp256k1 or P-256 key");
     }
@@ -103,6 +127,51 @@ pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `cairn push FILE --name N --version V`: one package with every signature given and,
+/// with --key, one made now.
+fn push_package(remote: &Remote, name: &str, args: &PushArgs) -> anyhow::Result<ExitCode> {
+    let [file] = args.files.as_slice() else {
+        bail!("a package is one file: push one at a time with --name");
+    };
+    let mut signatures = Vec::new();
+    for path in &args.signature {
+        signatures
+            .push(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    }
+    if let Some(path) = &args.key {
+        let key = private_key(path, &args.passphrase)?;
+        let format = args.format.unwrap_or(SignatureFormat::Openpgp);
+        signatures.push(sign_file(&key, file, format)?);
+    }
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let upload = cairn_client::PackageUpload {
+        name: name.to_owned(),
+        version: args.package_version.clone().unwrap_or_default(),
+        file_name: file_name.clone(),
+        media_type: args.media_type.clone(),
+        signatures,
+    };
+    let added = remote.runtime.block_on(remote.client.push_package(
+        file,
+        &upload,
+        Arc::new(Bar::new(&file_name)),
+    ))?;
+    let p = &added.package;
+    println!(
+        "{} {} ({}): {} as log entry {}",
+        p.name,
+        p.version,
+        p.file,
+        added.outcome,
+        p.log_index
+            .map_or_else(|| "(none)".into(), |i| i.to_string())
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `cairn ls`.
@@ -180,8 +249,15 @@ pub fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `cairn rm`.
 pub fn rm(args: RmArgs) -> anyhow::Result<ExitCode> {
-    cairn_client::check_digest(&args.digest)?;
     let remote = Remote::new(&args.remote)?;
+    if let Some((name, version)) = args.digest.split_once(':') {
+        remote
+            .runtime
+            .block_on(remote.client.delete_package(name, version))?;
+        println!("deleted {name} {version}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    cairn_client::check_digest(&args.digest)?;
     remote
         .runtime
         .block_on(remote.client.delete(&args.digest))?;

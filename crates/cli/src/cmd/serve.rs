@@ -27,7 +27,8 @@ pub struct ServeArgs {
     /// start and kept in the data directory [env: CAIRN_TOKEN, MEMFLOW_BEARER_TOKEN]
     #[arg(long)]
     token: Option<String>,
-    /// PEM public key that upload signatures must verify under; repeat for several
+    /// PEM public key that upload signatures must verify under, or an OpenPGP public key
+    /// (`gpg --export`, armored or binary) for package signatures; repeat for several
     /// [env: CAIRN_PUBLIC_KEY (comma-separated), MEMFLOW_PUBLIC_KEY_FILE]
     #[arg(long = "public-key")]
     public_keys: Vec<PathBuf>,

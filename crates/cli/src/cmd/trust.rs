@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use cairn_sign::PublicKey;
+use cairn_sign::openpgp::OpenPgpKey;
 use cairn_sign::policy::{DeniedPackage, LogPin, Policy, PolicyDoc, Root, SignerEntry};
 use chrono::{DateTime, Duration, Utc};
 
@@ -41,9 +42,13 @@ pub enum TrustCommand {
         /// A name for the entry.
         #[arg(long)]
         name: String,
-        /// Public keys, repeatable.
-        #[arg(long = "key", required = true)]
+        /// Public keys (SPKI PEM), repeatable; required unless --openpgp-key is given.
+        #[arg(long = "key", required_unless_present = "openpgp_keys")]
         keys: Vec<PathBuf>,
+        /// OpenPGP public keys (`gpg --export`, binary or armored), repeatable: stored
+        /// armored, counted by primary-key fingerprint.
+        #[arg(long = "openpgp-key")]
+        openpgp_keys: Vec<PathBuf>,
         /// Package-name globs, repeatable (`memflow-*`).
         #[arg(long = "package", required = true)]
         packages: Vec<String>,
@@ -61,7 +66,8 @@ pub enum TrustCommand {
     Deny {
         /// Policy file.
         policy: PathBuf,
-        /// A key id, or a public key file.
+        /// A key id or OpenPGP fingerprint, or a public key file (SPKI PEM, or an OpenPGP
+        /// key: its fingerprint).
         #[arg(long)]
         key: Vec<String>,
         /// An artifact SHA-256 digest.
@@ -92,7 +98,7 @@ pub enum TrustCommand {
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
-    /// Print the policy.
+    /// Print the policy, and the OpenPGP fingerprints of each signer entry holding some.
     Show {
         /// Policy file.
         policy: PathBuf,
@@ -135,6 +141,83 @@ fn save_edit(path: &Path, old: &Policy, mut doc: PolicyDoc) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+/// The OpenPGP public keys of a file (binary or armored, one or several).
+fn openpgp_keys_of(path: &Path) -> anyhow::Result<Vec<OpenPgpKey>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    OpenPgpKey::parse_all(&bytes).with_context(|| format!("OpenPGP key file {}", path.display()))
+}
+
+/// Whether a key file holds OpenPGP keys rather than SPKI PEM: binary packets or armor.
+fn is_openpgp_file(path: &Path) -> anyhow::Result<bool> {
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head))
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(head.first().is_some_and(|b| b & 0x80 != 0)
+        || String::from_utf8_lossy(&head).contains("-----BEGIN PGP PUBLIC KEY BLOCK-----"))
+}
+
+/// The ids a `deny --key` argument stands for: a key file's key id or OpenPGP fingerprints,
+/// or a key id (64 hex digits) or v4 fingerprint (40) as given.
+fn denied_ids(arg: &str) -> anyhow::Result<Vec<String>> {
+    let path = Path::new(arg);
+    if path.exists() {
+        if is_openpgp_file(path)? {
+            return Ok(openpgp_keys_of(path)?
+                .iter()
+                .map(OpenPgpKey::fingerprint)
+                .collect());
+        }
+        return Ok(vec![PublicKey::from_file(path)?.id()]);
+    }
+    if matches!(arg.len(), 40 | 64) && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(vec![arg.to_ascii_lowercase()]);
+    }
+    bail!("--key {arg:?} is neither a key file, a 64-hex-digit key id nor an OpenPGP fingerprint");
+}
+
+/// Each signer entry's OpenPGP fingerprints, in the entries' order (none for an entry of
+/// Cairn keys only).
+fn openpgp_fingerprints(doc: &PolicyDoc) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut out = Vec::new();
+    for entry in &doc.signers {
+        let mut fingerprints = Vec::new();
+        for block in &entry.openpgp {
+            let keys = OpenPgpKey::parse_all(block.as_bytes())
+                .with_context(|| format!("signer {:?}: OpenPGP key", entry.name))?;
+            fingerprints.extend(keys.iter().map(OpenPgpKey::fingerprint));
+        }
+        out.push(fingerprints);
+    }
+    Ok(out)
+}
+
+/// `cairn trust show`: the file as it is, then a line for each OpenPGP key of each signer
+/// entry, since armored keys do not show whose they are; in JSON, each entry holding
+/// OpenPGP keys gains `openpgp_fingerprints`.
+fn show(p: &Policy, json: bool) -> anyhow::Result<()> {
+    let fingerprints = openpgp_fingerprints(p.doc())?;
+    if !json {
+        print!("{}", p.to_text());
+        for (entry, fprs) in p.doc().signers.iter().zip(&fingerprints) {
+            for fpr in fprs {
+                println!("# signer {:?}: OpenPGP key {fpr}", entry.name);
+            }
+        }
+        return Ok(());
+    }
+    let mut value = serde_json::to_value(p.doc())?;
+    if let Some(entries) = value.get_mut("signers").and_then(|s| s.as_array_mut()) {
+        for (entry, fprs) in entries.iter_mut().zip(&fingerprints) {
+            if let (Some(obj), false) = (entry.as_object_mut(), fprs.is_empty()) {
+                obj.insert("openpgp_fingerprints".into(), serde_json::json!(fprs));
+            }
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
 /// Runs `cairn trust …`.
 pub fn run(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -172,6 +255,7 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
             policy,
             name,
             keys,
+            openpgp_keys,
             packages,
             threshold,
             not_before,
@@ -179,11 +263,18 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
         } => {
             let old = load(&policy)?;
             let mut doc = old.doc().clone();
+            let mut openpgp = Vec::new();
+            for path in &openpgp_keys {
+                for key in openpgp_keys_of(path)? {
+                    openpgp.push(key.to_armored()?);
+                }
+            }
             doc.signers.push(SignerEntry {
                 name,
                 threshold,
                 packages,
                 keys: keys.iter().map(|p| pem_of(p)).collect::<Result<_, _>>()?,
+                openpgp,
                 not_before,
                 not_after,
             });
@@ -199,14 +290,7 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
             let old = load(&policy)?;
             let mut doc = old.doc().clone();
             for k in key {
-                let id = if Path::new(&k).exists() {
-                    PublicKey::from_file(Path::new(&k))?.id()
-                } else if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    k.to_ascii_lowercase()
-                } else {
-                    bail!("--key {k:?} is neither a key file nor a 64-hex-digit key id");
-                };
-                doc.deny.keys.push(id);
+                doc.deny.keys.extend(denied_ids(&k)?);
             }
             for d in digest {
                 if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -248,12 +332,7 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         TrustCommand::Show { policy, json } => {
-            let p = load(&policy)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(p.doc())?);
-            } else {
-                print!("{}", p.to_text());
-            }
+            show(&load(&policy)?, json)?;
             Ok(ExitCode::SUCCESS)
         }
         TrustCommand::Check { policy, previous } => {

@@ -229,3 +229,46 @@ fn every_lie_of_a_registry_is_refused_and_named() {
     w.pulled("synthc", &only_synthc, "honest-again");
     w.pulled("synthmulti", &synth_all, "honest-multi-again");
 }
+
+/// A detached signature covers bytes only: a registry that serves the signed 1.0.0 as
+/// 2.0.0 is caught by the log entry, which binds the version.
+#[test]
+fn a_package_served_under_another_version_is_refused() {
+    let w = setup();
+    for (version, tag) in [("1.0.0", 1), ("2.0.0", 2)] {
+        let dir = w.path(version);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pkg.zip");
+        std::fs::write(&file, plugin(5000, tag)).unwrap();
+        crate::util::ok(
+            crate::pull::client(&w.path("home"))
+                .args([
+                    "push",
+                    crate::pull::s(&file),
+                    "--name",
+                    "pkg",
+                    "--version",
+                    version,
+                ])
+                .args([
+                    "--key",
+                    crate::pull::s(&w.path("alice.pem")),
+                    "--format",
+                    "hex",
+                ])
+                .args(["--registry", &w.served.url, "--token", TOKEN]),
+        );
+    }
+    let policy = w.policy("pkg.toml", &["pkg"], &[]);
+    assert_eq!(
+        w.pulled("pkg:2.0.0", &policy, "honest-pkg"),
+        ["pkg.zip", "pkg.zip.ecdsa", "pkg.zip.tlog-proof"]
+    );
+    w.lie(Lie::PackageVersion);
+    w.refused(
+        "pkg:2.0.0",
+        &policy,
+        "old-as-new",
+        &["publishes pkg 1.0.0, not the pkg 2.0.0 asked for"],
+    );
+}

@@ -19,6 +19,7 @@ mod lies;
 mod log;
 mod migrate;
 mod openpgp;
+mod packages;
 mod pull;
 mod reindex;
 mod scale;

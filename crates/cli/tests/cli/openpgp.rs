@@ -10,13 +10,13 @@ fn s(p: &Path) -> &str {
 }
 
 /// gpg with its own home directory, never the user's keyring.
-fn gpg(home: &Path) -> Command {
+pub(crate) fn gpg(home: &Path) -> Command {
     let mut cmd = Command::new("gpg");
     cmd.arg("--homedir").arg(home).args(["--batch", "--no-tty"]);
     cmd
 }
 
-struct Agent<'a>(&'a Path);
+pub(crate) struct Agent<'a>(pub(crate) &'a Path);
 
 impl Drop for Agent<'_> {
     fn drop(&mut self) {

@@ -3,7 +3,7 @@
 //! and migrate all call it, so the index the write path builds and the one rebuilt from the
 //! log are the same by construction.
 
-use super::{Index, WriteTx, artifacts, efi, hosts, scans};
+use super::{Index, WriteTx, artifacts, efi, hosts, packages, scans};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::log_entry::{EntryCodec as _, LogEntry};
@@ -52,6 +52,9 @@ pub(crate) async fn apply(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result
         LogEntry::EfiImage { .. } | LogEntry::EfiVars { .. } => {
             efi::insert_row(tx, entry, at).await
         }
+        LogEntry::Package { .. } | LogEntry::PackageDelete { .. } => {
+            packages::apply(tx, entry, at).await
+        }
         LogEntry::Attestation { .. } => Ok(true),
     }
 }
@@ -68,6 +71,7 @@ pub(crate) async fn clear(tx: &mut WriteTx) -> Result<(), Error> {
             "efi_images",
             "efi_vars",
             "hosts",
+            "packages",
         ] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)

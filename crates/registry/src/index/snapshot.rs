@@ -7,7 +7,7 @@ use super::Index;
 use crate::error::Error;
 
 /// The projected tables and, in each, the key that orders them.
-const TABLES: [(&str, &str); 7] = [
+const TABLES: [(&str, &str); 8] = [
     ("artifacts", "digest"),
     ("variants", "id"),
     ("plugins", "name"),
@@ -15,6 +15,7 @@ const TABLES: [(&str, &str); 7] = [
     ("efi_images", "digest"),
     ("efi_vars", "digest"),
     ("hosts", "name"),
+    ("packages", "name, version"),
 ];
 
 /// The contents of the index's projected tables: per table, every row as text
@@ -22,7 +23,8 @@ const TABLES: [(&str, &str); 7] = [
 /// their listing tie-break order). The log watermark is not projected and not included.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
-    /// `(table, rows)` for artifacts, variants, plugins, scans, efi_images, efi_vars and hosts.
+    /// `(table, rows)` for artifacts, variants, plugins, scans, efi_images, efi_vars, hosts and
+    /// packages.
     pub tables: Vec<(String, Vec<String>)>,
 }
 

@@ -82,7 +82,7 @@ pub(crate) async fn apply_logged(
 ) -> Result<(), Error> {
     let entry = parse_logged(i, bytes)?;
     index.apply(&entry, i).await?;
-    if let LogEntry::Delete { digest, .. } = &entry {
+    if let LogEntry::Delete { digest, .. } | LogEntry::PackageDelete { digest, .. } = &entry {
         deleted.extend(Digest::parse(digest));
     }
     Ok(())
@@ -228,7 +228,7 @@ impl Registry {
         }
         // A later entry may publish a deleted digest again: only blobs left unindexed go.
         for d in deleted {
-            if !self.index.contains(&d).await? && !self.efi_holds(&d).await? {
+            if !self.blob_held(&d).await? {
                 self.blobs.delete(&d).await?;
             }
         }

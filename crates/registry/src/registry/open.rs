@@ -1,7 +1,7 @@
 //! Opening a registry: stores, keys, the log (embedded or shared), the start-up checks and
 //! replay; and rebuilding the index from the log (`reindex`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -31,12 +31,21 @@ impl Registry {
     /// the log is signed with) and starts following it and competing to lead it.
     pub async fn open(config: RegistryConfig) -> Result<Self, Error> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let mut keys = TrustedKeys::load(&config.public_keys)?;
+        let pem_files = pem_key_files(&config.public_keys);
+        let mut keys = TrustedKeys::load(&pem_files)?;
         let policy = config
             .trust
             .as_deref()
             .map(|path| load_policy(path, &mut keys))
             .transpose()?;
+        let package_keys = super::packages::PackageKeys {
+            keys: Arc::new(cairn_sign::detached::DetachedKeys::load(
+                &config.public_keys,
+            )?),
+            policy: policy
+                .as_ref()
+                .map(|p| (Arc::new(p.detached_keys()), Arc::new(p.clone()))),
+        };
         let blobs = match &config.object_store {
             Some(url) => BlobStore::remote(
                 crate::objects::open_s3(url, config.s3_endpoint.as_deref())?,
@@ -57,6 +66,7 @@ impl Registry {
             blobs,
             keys,
             policy,
+            package_keys,
             metrics,
             locks: DigestLocks::new(),
             max_upload_bytes: config.max_upload_bytes,
@@ -214,6 +224,26 @@ fn load_policy(path: &Path, keys: &mut TrustedKeys) -> Result<Policy, Error> {
         }
     }
     Ok(policy)
+}
+
+/// The `--public-key` files that are PEM (they verify plugin and scan signatures too), told
+/// by their first bytes from OpenPGP key files (which verify package signatures only).
+fn pem_key_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut pem = Vec::new();
+    for path in paths {
+        let mut head = [0u8; 64];
+        // A file that cannot be read stays a PEM file: loading it names it in the error.
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .unwrap_or(0);
+        let head = &head[..n];
+        let armored = String::from_utf8_lossy(head).contains("-----BEGIN PGP PUBLIC KEY BLOCK");
+        // A binary OpenPGP packet header has the high bit set; PEM is ASCII.
+        if !armored && head.first().is_none_or(|b| b & 0x80 == 0) {
+            pem.push(path.clone());
+        }
+    }
+    pem
 }
 
 /// Removes every file in `dir` (leftovers of uploads a crash interrupted).

@@ -22,6 +22,7 @@ impl Registry {
     pub async fn publish(&self, staged: Staged, signature: &str) -> Result<UploadOutcome, Error> {
         let digest = staged.digest();
         self.metrics.upload_bytes.inc_by(staged.size());
+        self.refuse_unverifiable()?;
         let check = self.keys.check(signature, digest.as_bytes())?;
         self.writable().await?;
         if self.index.contains(&digest).await? {
@@ -69,11 +70,22 @@ impl Registry {
         Ok(UploadOutcome::Added)
     }
 
+    /// Keys are configured, only none that verifies a hex ECDSA signature (OpenPGP keys
+    /// verify packages only): such an upload is refused, never stored unverified.
+    pub(super) fn refuse_unverifiable(&self) -> Result<(), Error> {
+        if self.keys.is_empty() && !self.package_keys.keys.is_empty() {
+            return Err(Error::Sign(cairn_sign::Error::Signature(
+                cairn_sign::SignatureDefect::NoTrustedKey,
+            )));
+        }
+        Ok(())
+    }
+
     /// A blob committed for a change that was not logged is nobody's: it goes (an entry
     /// that was logged keeps its blob, which replay indexes).
-    async fn unlogged(&self, digest: &Digest, e: Error) -> Error {
+    pub(super) async fn unlogged(&self, digest: &Digest, e: Error) -> Error {
         if matches!(e, Error::IndexBehind { .. } | Error::NotYetLogged(_))
-            || self.efi_holds(digest).await.unwrap_or(true)
+            || self.blob_held(digest).await.unwrap_or(true)
         {
             return e;
         }
@@ -103,7 +115,7 @@ impl Registry {
                 return Err(Error::NotFound);
             }
             // Under the lock: a concurrent upload of the same bytes waits, then stores anew.
-            if !self.efi_holds(digest).await? {
+            if !self.blob_held(digest).await? {
                 self.blobs.delete(digest).await?;
             }
             recorded

@@ -63,7 +63,10 @@ impl Registry {
                 keys.add_pem(&h.key, "the host key").map_err(wrong)?;
                 keys.check(signature, digest.as_bytes()).map_err(wrong)?
             }
-            None => self.keys.check(signature, digest.as_bytes())?,
+            None => {
+                self.refuse_unverifiable()?;
+                self.keys.check(signature, digest.as_bytes())?
+            }
         };
         self.writable().await?;
         if let Some(existing) = self.index.scan(&digest).await? {

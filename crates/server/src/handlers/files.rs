@@ -48,7 +48,7 @@ pub async fn serve_blob(
     state: &AppState,
     digest: &Digest,
     size: u64,
-    content_type: &'static str,
+    content_type: &str,
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -65,7 +65,11 @@ pub async fn serve_blob(
             return Ok((StatusCode::NOT_MODIFIED, out).into_response());
         }
     }
-    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type)
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+    );
     let requested = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     // A range is honoured only while the client's copy is this one (If-Range).
     let if_range_ok = headers

@@ -215,19 +215,21 @@ pub(crate) async fn entry_proof(
     let size = cairn_tlog::verify::open_checkpoint(checkpoint.as_bytes(), log.verifier())
         .map_err(log_error)?
         .size;
-    let proof = b64_all(log.inclusion_proof(index, size).map_err(log_error)?);
+    let hashes = log.inclusion_proof(index, size).map_err(log_error)?;
+    let bytes = read_entry(state, index).await?;
     let wants_text = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/plain"));
     if wants_text {
-        let mut text = format!("c2sp.org/tlog-proof@v1\nindex {index}\n");
-        for p in &proof {
-            text.push_str(p);
-            text.push('\n');
+        // The entry's bytes go in `extra`, so the file alone says what was logged.
+        let text = cairn_tlog::TlogProof {
+            extra: Some(bytes),
+            index,
+            proof: hashes,
+            checkpoint,
         }
-        text.push('\n');
-        text.push_str(&checkpoint);
+        .to_text();
         return Ok((
             [(
                 header::CONTENT_TYPE,
@@ -237,7 +239,7 @@ pub(crate) async fn entry_proof(
         )
             .into_response());
     }
-    let bytes = read_entry(state, index).await?;
+    let proof = b64_all(hashes);
     let entry = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     Ok(Json(EntryProof {
         index,

@@ -6,6 +6,7 @@ pub mod files;
 pub mod health;
 pub mod hosts;
 pub mod log;
+pub mod packages;
 pub mod plugins;
 pub mod scans;
 pub mod upload;

@@ -92,11 +92,18 @@ async fn uploads_and_deletes_are_logged_with_verifiable_proofs() {
         .text()
         .await
         .unwrap();
-    assert!(
-        text.starts_with("c2sp.org/tlog-proof@v1\nindex 1\n"),
-        "{text}"
-    );
+    assert!(text.starts_with("c2sp.org/tlog-proof@v1\nextra "), "{text}");
     assert!(text.ends_with(&now_text(&app).await));
+    // The extra line carries the entry itself, whose leaf the proof includes.
+    let parsed = cairn_tlog::TlogProof::parse(&text).unwrap();
+    assert_eq!(parsed.index, 1);
+    let extra = parsed.extra.unwrap();
+    let entry: serde_json::Value = serde_json::from_slice(&extra).unwrap();
+    assert_eq!(
+        (entry["kind"].as_str(), entry["digest"].as_str()),
+        (Some("artifact"), Some(b.as_str()))
+    );
+    verify_inclusion(1, now.size, &leaf_hash(&extra), &parsed.proof, &now.root).unwrap();
 
     // Inclusion and consistency helpers.
     let inc = app

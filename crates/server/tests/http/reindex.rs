@@ -7,7 +7,8 @@ use crate::util::{TOKEN, TestApp, fixture, padded_plugin, sign};
 
 /// Every kind of entry goes through the write path (publications, a deletion, a digest
 /// published again after its deletion, a scan, an attestation, a signed EFI image, a
-/// signed variable update, a host, its baseline and a scan with a report); then the index the write
+/// signed variable update, a host, its baseline, a scan with a report, and packages, one
+/// deleted and published again); then the index the write
 /// path built is read whole, rebuilt from the log, and read again.
 #[tokio::test]
 async fn reindexing_gives_exactly_the_index_the_write_path_built() {
@@ -51,6 +52,11 @@ async fn reindexing_gives_exactly_the_index_the_write_path_built() {
     let sig = crate::util::sign_with(&key, &second);
     let (status, body) = crate::hosts::submit(&app, second, &sig, &token).await;
     assert_eq!(status, 200, "{body}");
+    // Packages: a version deleted and published again with other bytes.
+    crate::packages::publish_ecdsa(&app, "pkg", "1.0.0", b"first".to_vec()).await;
+    crate::packages::publish_ecdsa(&app, "pkg", "1.10.0-rc.1", b"rc".to_vec()).await;
+    crate::packages::delete(&app, "pkg", "1.0.0").await;
+    crate::packages::publish_ecdsa(&app, "pkg", "1.0.0", b"second".to_vec()).await;
     app.stop().await;
 
     // The registry as the server ran it: PostgreSQL on that tier, else SQLite.
@@ -70,9 +76,10 @@ async fn reindexing_gives_exactly_the_index_the_write_path_built() {
     assert_eq!(rows("hosts"), 1, "{engine}: {built:#?}");
     assert_eq!(rows("efi_images"), 1, "{engine}: {built:#?}");
     assert_eq!(rows("efi_vars"), 1, "{engine}: {built:#?}");
+    assert_eq!(rows("packages"), 2, "{engine}: {built:#?}");
 
     let rebuilt = Registry::reindex(config).await.unwrap();
-    assert_eq!(rebuilt.log().size(), 14);
+    assert_eq!(rebuilt.log().size(), 18);
     let again = rebuilt.index_snapshot().await.unwrap();
     assert_eq!(
         again, built,

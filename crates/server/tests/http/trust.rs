@@ -27,6 +27,7 @@ fn policy(
             threshold: 1,
             packages: globs.iter().map(|g| (*g).to_owned()).collect(),
             keys: vec![signer],
+            openpgp: vec![],
             not_before: None,
             not_after: None,
         }],

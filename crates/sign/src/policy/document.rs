@@ -46,8 +46,13 @@ pub struct SignerEntry {
     pub threshold: usize,
     /// Package-name globs (`memflow-*`).
     pub packages: Vec<String>,
-    /// SPKI PEM public keys.
+    /// SPKI PEM public keys (Cairn keys; their signatures of every kind count).
+    #[serde(default)]
     pub keys: Vec<String>,
+    /// Armored OpenPGP public key blocks (`gpg --export --armor`), counted by primary-key
+    /// fingerprint. An entry may hold only these, but must hold some key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub openpgp: Vec<String>,
     /// Not valid before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<DateTime<Utc>>,
@@ -64,7 +69,8 @@ fn one() -> usize {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deny {
-    /// Key ids (hex SHA-256 of SPKI DER).
+    /// Key ids (hex SHA-256 of SPKI DER) and OpenPGP primary-key fingerprints (hex), either
+    /// case.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<String>,
     /// Artifact SHA-256 digests.

@@ -1,11 +1,16 @@
-//! The policy's decision on an artifact: the deny list first, then the signer entries'
-//! globs, validity windows and thresholds.
+//! The policy's decision on an artifact, its bytes in hand or a file with detached
+//! signatures of any kind: the deny list first, then the signer entries' globs, validity
+//! windows and thresholds.
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
 use super::Policy;
+use crate::detached::{Kind, Parsed};
+use crate::error::Error;
 use crate::keys::{PublicKey, Signed};
 
 /// An artifact to decide on.
@@ -96,6 +101,68 @@ impl Policy {
         signatures: &[Vec<u8>],
         now: DateTime<Utc>,
     ) -> Decision {
+        let verified = || Ok::<_, Infallible>(self.verified_bytes(artifact, signatures));
+        match self.decide(artifact, now, verified) {
+            Ok(decision) => decision,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Decides on the file at `path` (SHA-256 `artifact.digest`) carrying detached
+    /// `signatures` of any kind: every signature is verified, streaming, under every signer
+    /// key of the policy, Cairn and OpenPGP (as
+    /// [`DetachedKeys::verify_file`](crate::detached::DetachedKeys::verify_file)); then the
+    /// same decision as [`Policy::evaluate`]. The deny list's digests and versions are
+    /// consulted before the file is read.
+    ///
+    /// A malformed signature counts as one no key made, as in `evaluate`: what the policy
+    /// needs is enough good signatures, not the absence of bad ones. Errors are only the
+    /// file's: unreadable, or changed while it was checked.
+    pub fn evaluate_file(
+        &self,
+        artifact: &Artifact<'_>,
+        signatures: &[(Kind, Vec<u8>)],
+        path: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, Error> {
+        self.decide(artifact, now, || {
+            let mut verified = BTreeSet::new();
+            for (kind, signature) in signatures {
+                let Ok(parsed) = Parsed::new(*kind, signature) else {
+                    continue;
+                };
+                verified.extend(
+                    self.signer_keys
+                        .verifying_ids(&parsed, path, artifact.digest)?,
+                );
+            }
+            Ok(verified)
+        })
+    }
+
+    /// Every policy key id that made one of the signatures over the artifact's bytes.
+    fn verified_bytes(&self, artifact: &Artifact<'_>, signatures: &[Vec<u8>]) -> BTreeSet<String> {
+        let signed = match artifact.bytes {
+            Some(bytes) => Signed::hashed(*artifact.digest, bytes),
+            None => Signed::digest(*artifact.digest),
+        };
+        self.signer_keys
+            .keys()
+            .iter()
+            .filter(|k| signatures.iter().any(|sig| k.verify(&signed, sig)))
+            .map(PublicKey::id)
+            .collect()
+    }
+
+    /// The one decision: the deny list's digests and versions, then (only then asking for
+    /// them) the key ids that verified: denied keys, and each signer entry's globs, window
+    /// and threshold.
+    fn decide<E>(
+        &self,
+        artifact: &Artifact<'_>,
+        now: DateTime<Utc>,
+        verified: impl FnOnce() -> Result<BTreeSet<String>, E>,
+    ) -> Result<Decision, E> {
         let digest_hex = hex::encode(artifact.digest);
         if self
             .doc
@@ -104,24 +171,12 @@ impl Policy {
             .iter()
             .any(|d| d.eq_ignore_ascii_case(&digest_hex))
         {
-            return Decision::Denied(Denial::Digest(digest_hex));
+            return Ok(Decision::Denied(Denial::Digest(digest_hex)));
         }
         if let Some(denial) = self.denied_version(artifact) {
-            return Decision::Denied(denial);
+            return Ok(Decision::Denied(denial));
         }
-        let signed = match artifact.bytes {
-            Some(bytes) => Signed::hashed(*artifact.digest, bytes),
-            None => Signed::digest(*artifact.digest),
-        };
-        let verifies = |key: &PublicKey| signatures.iter().any(|sig| key.verify(&signed, sig));
-        // Every policy key that made one of the signatures.
-        let signed: BTreeSet<String> = self
-            .signers
-            .iter()
-            .flat_map(|s| s.keys.iter())
-            .filter(|k| verifies(k))
-            .map(PublicKey::id)
-            .collect();
+        let signed = verified()?;
         if let Some(id) = signed.iter().find(|id| {
             self.doc
                 .deny
@@ -129,14 +184,24 @@ impl Policy {
                 .iter()
                 .any(|d| d.eq_ignore_ascii_case(id))
         }) {
-            return Decision::Denied(Denial::Key(id.clone()));
+            return Ok(Decision::Denied(Denial::Key(id.clone())));
         }
+        Ok(self.by_signers(artifact, &signed, now))
+    }
+
+    /// The first signer entry that allows the artifact, or the most telling refusal.
+    fn by_signers(
+        &self,
+        artifact: &Artifact<'_>,
+        signed: &BTreeSet<String>,
+        now: DateTime<Utc>,
+    ) -> Decision {
         let mut refusal = None;
         for s in &self.signers {
             let mine: Vec<String> = s
                 .keys
-                .iter()
-                .map(PublicKey::id)
+                .ids()
+                .into_iter()
                 .filter(|id| signed.contains(id))
                 .collect::<BTreeSet<_>>()
                 .into_iter()

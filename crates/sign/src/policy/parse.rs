@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use globset::{Glob, GlobMatcher};
 
 use super::{
-    MAX_POLICY_BYTES, Policy, PolicyDoc, PolicyError, SIGNATURE_PREFIX, Signer, distinct, malformed,
+    MAX_POLICY_BYTES, Policy, PolicyDoc, PolicyError, SIGNATURE_PREFIX, Signer, SignerEntry,
+    distinct, malformed,
 };
+use crate::detached::DetachedKeys;
 use crate::keys::PublicKey;
 
 fn parse_keys(pems: &[String], what: &str) -> Result<Vec<PublicKey>, PolicyError> {
@@ -15,6 +17,41 @@ fn parse_keys(pems: &[String], what: &str) -> Result<Vec<PublicKey>, PolicyError
         keys.extend(PublicKey::all_from_pem(pem, what).map_err(|e| malformed(e.to_string()))?);
     }
     Ok(keys)
+}
+
+/// A signer entry's Cairn and OpenPGP keys.
+fn signer_keys_of(entry: &SignerEntry) -> Result<DetachedKeys, PolicyError> {
+    let mut keys = DetachedKeys::default();
+    for key in parse_keys(&entry.keys, "signer key")? {
+        keys.add_key(key);
+    }
+    add_openpgp(&mut keys, entry)?;
+    Ok(keys)
+}
+
+#[cfg(feature = "openpgp")]
+fn add_openpgp(keys: &mut DetachedKeys, entry: &SignerEntry) -> Result<(), PolicyError> {
+    for block in &entry.openpgp {
+        let parsed = crate::openpgp::OpenPgpKey::parse_all(block.as_bytes())
+            .map_err(|e| malformed(format!("signer {:?}: OpenPGP key: {e}", entry.name)))?;
+        for key in parsed {
+            keys.add_openpgp(key);
+        }
+    }
+    Ok(())
+}
+
+/// Without OpenPGP support an entry's OpenPGP keys cannot be checked, and dropping them
+/// would change what the policy allows: such a policy is refused.
+#[cfg(not(feature = "openpgp"))]
+fn add_openpgp(_keys: &mut DetachedKeys, entry: &SignerEntry) -> Result<(), PolicyError> {
+    if entry.openpgp.is_empty() {
+        return Ok(());
+    }
+    Err(malformed(format!(
+        "signer {:?} holds OpenPGP keys, but this build of Cairn has no OpenPGP support",
+        entry.name
+    )))
 }
 
 fn glob(pattern: &str) -> Result<GlobMatcher, PolicyError> {
@@ -95,16 +132,20 @@ impl Policy {
             )));
         }
         let mut signers = Vec::new();
+        let mut signer_keys = DetachedKeys::default();
         for s in &doc.signers {
-            let keys = parse_keys(&s.keys, "signer key")?;
-            if s.threshold == 0 || s.threshold > keys.len() {
+            let keys = signer_keys_of(s)?;
+            let count = keys.ids().len();
+            if count == 0 {
+                return Err(malformed(format!("signer {:?} holds no key", s.name)));
+            }
+            if s.threshold == 0 || s.threshold > count {
                 return Err(malformed(format!(
-                    "signer {:?}: threshold {} with {} keys",
-                    s.name,
-                    s.threshold,
-                    keys.len()
+                    "signer {:?}: threshold {} with {count} distinct keys",
+                    s.name, s.threshold,
                 )));
             }
+            signer_keys.extend(&keys);
             signers.push(Signer {
                 name: s.name.clone(),
                 threshold: s.threshold,
@@ -135,7 +176,48 @@ impl Policy {
             signatures,
             roots,
             signers,
+            signer_keys,
             denied_packages,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Root;
+
+    fn doc(openpgp: Vec<String>) -> PolicyDoc {
+        let root = crate::PrivateKey::generate(crate::Algorithm::Ed25519).unwrap();
+        PolicyDoc {
+            root: Root {
+                threshold: 1,
+                keys: vec![root.public().to_pem()],
+            },
+            signers: vec![SignerEntry {
+                name: "gpg".into(),
+                threshold: 1,
+                packages: vec!["*".into()],
+                openpgp,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_entry_without_any_key_is_malformed() {
+        let err = Policy::from_doc(doc(vec![])).unwrap_err();
+        assert!(err.to_string().contains("holds no key"), "{err}");
+    }
+
+    /// The boot agent's build: OpenPGP keys it cannot check make the policy unusable.
+    #[cfg(not(feature = "openpgp"))]
+    #[test]
+    fn without_openpgp_support_openpgp_keys_are_refused() {
+        let block = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----\n";
+        let err = Policy::from_doc(doc(vec![block.into()])).unwrap_err();
+        assert!(matches!(err, PolicyError::Malformed(_)));
+        assert!(err.to_string().contains("no OpenPGP support"), "{err}");
     }
 }

@@ -37,7 +37,12 @@ pub(crate) enum Lie {
     ScanEntry,
     /// Serves other bytes (one flipped) under a digest, whole.
     TamperBytes,
+    /// Answers every request for package `pkg` 2.0.0 with version 1.0.0 (a signed old
+    /// package served as the newer one), its listing relabelled 2.0.0.
+    PackageVersion,
 }
+
+const NEW_PACKAGE: &str = "/packages/pkg/2.0.0";
 
 pub(super) struct Proxy {
     pub(super) upstream: String,
@@ -82,6 +87,9 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     }
     let upstream_path = match &lie {
         Lie::ServeAs if path == "/plugins/synthc" => "/plugins/synthmulti".to_owned(),
+        Lie::PackageVersion if path.starts_with(NEW_PACKAGE) => {
+            path.replacen("/2.0.0", "/1.0.0", 1)
+        }
         _ => path.clone(),
     };
     let mut request = p
@@ -153,6 +161,9 @@ fn rewrite(lie: &Lie, path: &str, bytes: Vec<u8>) -> Vec<u8> {
         Lie::SwapSignature(sig) if metadata => json_edit(&bytes, |v| v["signature"] = json!(sig)),
         Lie::Proof(body) if path.ends_with("/proof") => body.clone(),
         Lie::Fork { proof, .. } if path.ends_with("/proof") => proof.clone(),
+        Lie::PackageVersion if path == NEW_PACKAGE => {
+            json_edit(&bytes, |v| v["version"] = json!("2.0.0"))
+        }
         Lie::TamperBytes if path.starts_with("/files/") && path.matches('/').count() == 2 => {
             let mut bytes = bytes;
             bytes[100] ^= 1;
