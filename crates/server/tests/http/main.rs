@@ -10,6 +10,7 @@ mod hosts;
 mod instances;
 mod log;
 mod ops;
+mod package_keys;
 mod packages;
 mod queries;
 mod reindex;
