@@ -18,15 +18,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod attestations;
 pub mod descriptor;
 mod efi;
 mod hosts;
 mod log;
 mod packages;
 mod plugins;
+mod policies;
 mod report;
 mod scans;
+mod search;
 
+pub use attestations::AttestationAdded;
 pub use descriptor::{Architecture, Descriptor, FileType, PluginKind};
 pub use efi::{EfiAdded, EfiFile, EfiImageSummary, EfiList, EfiVarsSummary};
 pub use hosts::{
@@ -43,5 +47,10 @@ pub use plugins::{
     DEFAULT_LIMIT, MAX_LIMIT, PluginList, PluginMetadata, PluginSummary, PluginVariant,
     UploadOutcome, VariantList,
 };
+pub use policies::{MAX_POLICY_BYTES, PolicyList, PolicyPublished, PolicySummary};
 pub use report::{ANOMALY_KINDS, Comparison, Finding, ReportAnswer, ScanReport};
 pub use scans::{ScanAdded, ScanList, ScanSummary};
+pub use search::{
+    DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SearchAnswer, SearchHit, SearchKey, normalize_search,
+    search_keys,
+};

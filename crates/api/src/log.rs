@@ -82,8 +82,26 @@ pub enum LogEntry {
         digest: String,
         /// SHA-256 digests the document speaks about.
         subjects: Vec<String>,
+        /// SHA-256 digests of what a link's step consumed (absent when none, so entries
+        /// from before materials were recorded keep their bytes).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        materials: Vec<String>,
         /// Key ids whose signatures verified.
         signers: Vec<String>,
+    },
+    /// A registry operator published a trust policy: rotations and revocations are visible
+    /// to everyone who reads the log.
+    Policy {
+        /// The policy's version (each published version is greater than the last).
+        version: u64,
+        /// SHA-256 of the policy text, hex.
+        digest: String,
+        /// The policy document itself (TOML), so the log alone tells what was published.
+        text: String,
+        /// Key ids of the roots that signed this version.
+        roots: Vec<String>,
+        /// Publication time, ns since the epoch.
+        created_ns: i64,
     },
     /// A package was published: its name and version are bound to these bytes and these
     /// signatures, so a registry cannot serve a signed old package as a newer version.

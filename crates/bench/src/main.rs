@@ -3,7 +3,8 @@
 //! `populate` makes `names × per-name` distinct, valid, signed plugin binaries from the test
 //! fixtures (name and version strings patched in place, a tag appended so every digest
 //! differs) and uploads them concurrently. The read-side measurement is done by `wrk`
-//! (see `scripts/bench`).
+//! (see `scripts/bench`). `make-log` and `search` measure the log's search index on a
+//! generated million-entry log (see `scripts/bench-search`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +17,9 @@ use k256::ecdsa::signature::hazmat::PrehashSigner;
 use k256::ecdsa::{Signature, SigningKey};
 use k256::pkcs8::DecodePrivateKey;
 use sha2::{Digest as _, Sha256};
+
+mod make_log;
+mod search;
 
 /// Load generator for cairn serve.
 #[derive(Debug, Parser)]
@@ -68,6 +72,38 @@ enum Cli {
         /// Pause between one submitter's submissions, in ms (light load).
         #[arg(long, default_value_t = 0)]
         pause_ms: u64,
+    },
+    /// Write a data directory whose log holds N generated entries (then run
+    /// `cairn admin reindex` on it).
+    MakeLog {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Entries.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u64,
+        /// Distinct signer keys.
+        #[arg(long, default_value_t = 1000)]
+        signers: u64,
+    },
+    /// Search a registry made by `make-log` by random signer keys, from N concurrent
+    /// clients for a while; report searches/s and latency percentiles.
+    Search {
+        /// Registry URL.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// Distinct signer keys the log was made with.
+        #[arg(long, default_value_t = 1000)]
+        signers: u64,
+        /// Extra query fields (`limit=500`, `proofs=true`).
+        #[arg(long, default_value = "")]
+        extra: String,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        /// Duration in seconds.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
     },
 }
 
@@ -223,6 +259,18 @@ async fn main() -> anyhow::Result<()> {
         } => {
             return attest(url, token, submitters, seconds, pause_ms).await;
         }
+        Cli::MakeLog {
+            data,
+            entries,
+            signers,
+        } => return make_log::run(&data, entries, signers),
+        Cli::Search {
+            url,
+            signers,
+            extra,
+            clients,
+            seconds,
+        } => return search::run(&url, signers, &extra, clients, seconds).await,
         Cli::Populate {
             url,
             token,

@@ -1,10 +1,11 @@
 //! What several commands share: talking to a registry, passphrases, the log key and storage
-//! flags, plugin filters, the user's trust state, environment variables and file digests.
+//! flags, plugin filters, key ids, the user's trust state, environment variables and file digests.
 //! Commands are peers: each imports from here, never from another command.
 
 pub mod env;
 pub mod files;
 pub mod filters;
+pub mod key_ids;
 pub mod log_key;
 pub mod passphrase;
 pub mod remote;

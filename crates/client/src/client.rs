@@ -18,8 +18,10 @@ use crate::error::Error;
 use crate::query::VariantQuery;
 
 mod packages;
+mod search;
 
 pub use packages::PackageUpload;
+pub use search::SearchRequest;
 
 /// Progress of a transfer (a progress bar, or nothing: `()`).
 pub trait Progress: Send + Sync {

@@ -12,6 +12,9 @@
 //!   [`verify_offline`]: a pulled package checked again with no network.
 //! - [`baseline::fetch`]: a scan baseline, proven the same way.
 //! - [`efi::prove_image`]: that an EFI image was published (its `efi_image` entry).
+//! - [`search::search`]: the log searched by digest, subject, material, key, name or host,
+//!   every hit proven; [`attest::add`] and [`attest::get`]: attestations submitted and
+//!   found, proven byte for byte.
 //! - [`LogState`]: the last checkpoint seen of each log, so every new one must extend it.
 //! - [`HttpFetcher`]: `cairn_tlog::verify_log` over HTTP.
 //!
@@ -34,6 +37,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod attest;
 pub mod baseline;
 mod bytes;
 mod client;
@@ -44,9 +48,12 @@ pub mod package;
 mod proof;
 pub mod pull;
 mod query;
+pub mod search;
 mod state;
 
-pub use client::{Client, Download, PackageUpload, Progress, check_digest, urlencode};
+pub use client::{
+    Client, Download, PackageUpload, Progress, SearchRequest, check_digest, urlencode,
+};
 pub use error::{Error, Refusal};
 pub use fetcher::HttpFetcher;
 pub use package::{

@@ -72,7 +72,7 @@ pub async fn prove(
 }
 
 /// Checks `new` against the last checkpoint this client saw of the log.
-async fn consistent(
+pub(crate) async fn consistent(
     client: &Client,
     log: &NoteVerifier,
     state: &LogState,

@@ -327,6 +327,7 @@ fn kind(e: &LogEntry) -> &'static str {
         LogEntry::Baseline { .. } => "baseline",
         LogEntry::Package { .. } => "package",
         LogEntry::PackageDelete { .. } => "package deletion",
+        LogEntry::Policy { .. } => "trust policy",
     }
 }
 

@@ -182,6 +182,10 @@ pub enum Error {
         /// The digest published.
         digest: String,
     },
+    /// A trust policy that cannot be published: unreadable, expired, short of its roots'
+    /// signatures, or not a valid update of the policy published before.
+    #[error("refused policy: {0}")]
+    BadPolicy(String),
     /// No package of that name and version is published.
     #[error("no package {name} {version} is published")]
     UnknownPackage {
@@ -241,6 +245,7 @@ impl Error {
                 | Error::HostKey { .. }
                 | Error::Baseline(_)
                 | Error::BadPackage(_)
+                | Error::BadPolicy(_)
                 | Error::PackageSignature { .. }
                 | Error::PackageExists { .. }
                 | Error::UnknownPackage { .. }

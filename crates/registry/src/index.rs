@@ -78,8 +78,10 @@ pub(crate) mod efi;
 pub(crate) mod hosts;
 pub(crate) mod log_state;
 pub(crate) mod packages;
+pub(crate) mod policies;
 pub(crate) mod projection;
 pub(crate) mod scans;
+pub(crate) mod search;
 mod snapshot;
 
 pub use snapshot::Snapshot;

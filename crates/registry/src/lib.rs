@@ -66,8 +66,8 @@ pub use model::{
 };
 pub use model::{MAX_NAME_BYTES, MAX_VERSION_BYTES};
 pub use registry::{
-    DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, MAX_EFI_LISTED, NewPackage, Registry,
-    RegistryConfig, Submitter,
+    DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, Found, LogKey, MAX_EFI_LISTED, NewPackage,
+    Registry, RegistryConfig, SearchPage, Submitter,
 };
 pub use scans::{MAX_SCANS_LISTED, ScanSummary};
 pub use staging::{Staged, Upload};

@@ -29,14 +29,17 @@ mod hosts;
 pub(crate) mod journal;
 mod open;
 mod packages;
+mod policies;
 mod publish;
 mod report;
 mod scan;
+mod search;
 
 pub use config::{DEFAULT_LOG_WAIT, DEFAULT_MAX_UPLOAD_BYTES, LogKey, RegistryConfig};
 pub use efi::MAX_EFI_LISTED;
 pub use packages::NewPackage;
 pub use scan::Submitter;
+pub use search::{Found, SearchPage};
 
 /// The registry.
 #[derive(Debug)]
@@ -44,6 +47,8 @@ pub struct Registry {
     index: Index,
     blobs: BlobStore,
     keys: TrustedKeys,
+    /// Every key an attestation may be signed with (the artifact keys, RSA and P-384 too).
+    attestation_keys: Arc<cairn_sign::attestation::AttestationKeys>,
     policy: Option<Policy>,
     /// The keys and policy package signatures are checked with.
     package_keys: packages::PackageKeys,

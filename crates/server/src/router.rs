@@ -7,7 +7,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::handlers::{efi, files, health, hosts, log, packages, plugins, scans, upload};
+use crate::handlers::{
+    efi, files, health, hosts, log, packages, plugins, policies, scans, search, upload,
+};
 
 /// Builds the application.
 pub fn router(state: AppState) -> Router {
@@ -80,6 +82,15 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/attestations/{digest}", get(log::attestation))
+        .route("/attestations/{digest}/entry", get(log::attestation_entry))
+        .route("/log/search", get(search::search))
+        .route(
+            "/policies",
+            get(policies::list)
+                .post(policies::publish)
+                .layer(DefaultBodyLimit::max(cairn_api::MAX_POLICY_BYTES)),
+        )
+        .route("/policies/{version}", get(policies::show))
         .route("/log/proof/inclusion", get(log::inclusion))
         .route("/log/proof/consistency", get(log::consistency));
     memflow

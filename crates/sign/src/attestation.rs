@@ -1,9 +1,17 @@
-//! Signed attestations: in-toto link files and DSSE envelopes, checked against Ed25519 keys.
+//! Signed attestations: in-toto link files and DSSE envelopes, checked against the key types
+//! securesystemslib (and so in-toto) signs with: RSA-PSS, ECDSA P-256 and P-384, Ed25519.
 //!
 //! The formats themselves (securesystemslib's canonical JSON, in-toto key ids, DSSE's
 //! pre-authentication encoding) live here so that checking a file offline never links the
-//! registry. A registry logs the [`Attestation`] commitment (document digest, subject digests,
-//! signer key ids) and stores the document beside it: a log entry holds at most 65,535 bytes.
+//! registry. A registry logs the [`Attestation`] commitment (document digest, subject and
+//! material digests, signer key ids) and stores the document beside it: a log entry holds at
+//! most 65,535 bytes.
+//!
+//! The keys and their verification rules are in `keys.rs`, the byte formats and the digests
+//! a document names in `formats.rs`.
+
+mod formats;
+mod keys;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -11,8 +19,12 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::keys::{PublicKey, Signed};
+pub use formats::olpc_canonical;
+pub use keys::{AttestationKeys, in_toto_keyid};
+
 use crate::verify::TrustedKeys;
+use formats::{Digests, link_digests, pae, statement_digests};
+use keys::AttestationKey;
 
 /// Why an attestation was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -21,6 +33,10 @@ pub struct Refused(pub String);
 
 /// Largest attestation document accepted.
 pub const MAX_ATTESTATION_BYTES: usize = 1024 * 1024;
+
+/// Most signatures a document may carry: in-toto documents carry one or a few, and every
+/// DSSE signature is tried against every key, so the bound bounds the work too.
+const MAX_SIGNATURES: usize = 64;
 
 /// A checked attestation: what the log records about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -33,6 +49,9 @@ pub struct Attestation {
     pub digest: String,
     /// SHA-256 digests the document speaks about (link products, statement subjects).
     pub subjects: Vec<String>,
+    /// SHA-256 digests of what the step consumed (link materials, a statement predicate's
+    /// materials), in document order, each once.
+    pub materials: Vec<String>,
     /// Key ids (hex SHA-256 of SPKI DER) whose signatures verified.
     pub signers: Vec<String>,
 }
@@ -41,8 +60,22 @@ fn bad(why: impl Into<String>) -> Refused {
     Refused(why.into())
 }
 
-/// Checks a document's signatures against the configured Ed25519 keys.
+/// Checks a document's signatures against every key of `keys` (see [`check_with`]).
 pub fn check(doc: &[u8], keys: &TrustedKeys) -> Result<Attestation, Refused> {
+    let mut attestation_keys = AttestationKeys::new();
+    for key in keys.keys() {
+        attestation_keys.add_key(key);
+    }
+    check_with(doc, &attestation_keys)
+}
+
+/// Checks a document against the keys.
+///
+/// An in-toto link's signatures are matched to keys by in-toto keyid; a DSSE signature is
+/// tried against every key (its keyid is only a hint). A signature by a configured key that
+/// does not verify refuses the document; signatures by other keys are ignored; at least one
+/// configured key must have signed.
+pub fn check_with(doc: &[u8], keys: &AttestationKeys) -> Result<Attestation, Refused> {
     if doc.len() > MAX_ATTESTATION_BYTES {
         return Err(bad(format!(
             "document exceeds {MAX_ATTESTATION_BYTES} bytes"
@@ -50,13 +83,12 @@ pub fn check(doc: &[u8], keys: &TrustedKeys) -> Result<Attestation, Refused> {
     }
     let value: Value = serde_json::from_slice(doc).map_err(|e| bad(format!("not JSON: {e}")))?;
     let digest = hex::encode(Sha256::digest(doc));
-    let ed25519: Vec<&PublicKey> = keys.ed25519_keys().collect();
-    let (format, subjects, signers) = if value.get("signed").is_some() {
-        let (subjects, signers) = check_link(&value, &ed25519)?;
-        ("in-toto-link", subjects, signers)
+    let (format, digests, signers) = if value.get("signed").is_some() {
+        let (digests, signers) = check_link(&value, doc, keys)?;
+        ("in-toto-link", digests, signers)
     } else if value.get("payloadType").is_some() {
-        let (subjects, signers) = check_dsse(&value, &ed25519)?;
-        ("dsse", subjects, signers)
+        let (digests, signers) = check_dsse(&value, keys)?;
+        ("dsse", digests, signers)
     } else {
         return Err(bad(
             "neither an in-toto link (signed/signatures) nor a DSSE envelope",
@@ -66,107 +98,66 @@ pub fn check(doc: &[u8], keys: &TrustedKeys) -> Result<Attestation, Refused> {
         kind: "attestation",
         format,
         digest,
-        subjects,
+        subjects: digests.subjects,
+        materials: digests.materials,
         signers,
     })
 }
 
-/// securesystemslib's `encode_canonical` (OLPC canonical JSON): sorted keys, no whitespace,
-/// only `"` and `\` escaped, integers only.
-pub fn olpc_canonical(v: &Value, out: &mut Vec<u8>) -> Result<(), Refused> {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                olpc_string(k, out);
-                out.push(b':');
-                olpc_canonical(&map[k.as_str()], out)?;
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                olpc_canonical(item, out)?;
-            }
-            out.push(b']');
-        }
-        Value::String(s) => olpc_string(s, out),
-        Value::Number(n) if n.is_i64() || n.is_u64() => {
-            out.extend_from_slice(n.to_string().as_bytes())
-        }
-        Value::Number(_) => return Err(bad("canonical JSON has no floating-point numbers")),
-        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Null => out.extend_from_slice(b"null"),
-    }
-    Ok(())
+/// What one signature of a document comes to.
+enum Outcome<'k> {
+    /// No configured key made it: ignored.
+    Unknown,
+    /// This key made it.
+    By(&'k AttestationKey),
+    /// It names a configured key but does not verify: the document is refused, for this.
+    Bad(String),
 }
 
-fn olpc_string(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push(b'\\');
-        }
-        let mut buf = [0u8; 4];
-        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-    }
-    out.push(b'"');
-}
-
-/// in-toto's key id of an Ed25519 key: SHA-256 of its canonical key object (`None` for
-/// other algorithms, which in-toto names differently).
-pub fn in_toto_keyid(key: &PublicKey) -> Option<String> {
-    let PublicKey::Ed25519(raw) = key else {
-        return None;
-    };
-    let object = serde_json::json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": hex::encode(raw.to_bytes())}});
-    let mut bytes = Vec::new();
-    // A fixed object of strings: canonicalisation cannot fail.
-    let _ = olpc_canonical(&object, &mut bytes);
-    Some(hex::encode(Sha256::digest(bytes)))
-}
-
-/// Verifies signatures: a known key with a bad signature refuses the document; at least one
-/// known key must have signed.
-fn verify_all<'k>(
-    sigs: impl Iterator<Item = (Vec<&'k PublicKey>, Vec<u8>)>,
-    message: &[u8],
-) -> Result<Vec<String>, Refused> {
-    let signed = Signed::bytes(message);
-    let mut signers = Vec::new();
-    for (candidates, sig) in sigs {
-        if candidates.is_empty() {
-            continue;
-        }
-        match candidates.iter().find(|k| k.verify(&signed, &sig)) {
-            Some(k) if !signers.contains(&k.id()) => signers.push(k.id()),
-            Some(_) => {}
-            None => return Err(bad("a signature by a configured key does not verify")),
+/// The signature rule: any bad signature refuses the document; at least one configured key
+/// must have signed. The signers are the keys' Cairn ids, each once.
+fn signers(outcomes: Vec<Outcome<'_>>, keys: &AttestationKeys) -> Result<Vec<String>, Refused> {
+    let mut signers: Vec<String> = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Unknown => {}
+            Outcome::By(k) if !signers.contains(&k.id) => signers.push(k.id.clone()),
+            Outcome::By(_) => {}
+            Outcome::Bad(why) => return Err(bad(why)),
         }
     }
     if signers.is_empty() {
-        return Err(bad("no signature by a configured Ed25519 key"));
+        return Err(bad(if keys.is_empty() {
+            "no signature by a configured key (no attestation keys are configured)"
+        } else {
+            "no signature by a configured key"
+        }));
     }
     Ok(signers)
 }
 
-fn check_link(v: &Value, keys: &[&PublicKey]) -> Result<(Vec<String>, Vec<String>), Refused> {
-    let mut message = Vec::new();
-    olpc_canonical(&v["signed"], &mut message)?;
+fn signature_list<'v>(v: &'v Value, what: &str) -> Result<&'v Vec<Value>, Refused> {
     let sigs = v["signatures"]
         .as_array()
-        .ok_or_else(|| bad("link without signatures"))?;
-    let mut parsed = Vec::new();
-    for s in sigs {
+        .ok_or_else(|| bad(format!("{what} without signatures")))?;
+    if sigs.len() > MAX_SIGNATURES {
+        return Err(bad(format!(
+            "{what} with {} signatures (at most {MAX_SIGNATURES})",
+            sigs.len()
+        )));
+    }
+    Ok(sigs)
+}
+
+fn check_link(
+    v: &Value,
+    raw: &[u8],
+    keys: &AttestationKeys,
+) -> Result<(Digests, Vec<String>), Refused> {
+    let mut message = Vec::new();
+    olpc_canonical(&v["signed"], &mut message)?;
+    let mut outcomes = Vec::new();
+    for s in signature_list(v, "link")? {
         let keyid = s["keyid"]
             .as_str()
             .ok_or_else(|| bad("signature without keyid"))?;
@@ -176,39 +167,25 @@ fn check_link(v: &Value, keys: &[&PublicKey]) -> Result<(Vec<String>, Vec<String
                 .ok_or_else(|| bad("signature without sig"))?,
         )
         .map_err(|_| bad("sig is not hex"))?;
-        let candidates: Vec<&PublicKey> = keys
+        let mut named = keys
             .iter()
-            .copied()
-            .filter(|k| in_toto_keyid(k).as_deref() == Some(keyid))
-            .collect();
-        parsed.push((candidates, sig));
+            .filter(|k| k.keyid.as_deref() == Some(keyid))
+            .peekable();
+        outcomes.push(if named.peek().is_none() {
+            Outcome::Unknown
+        } else if let Some(k) = named.find(|k| k.verify(&message, &sig)) {
+            Outcome::By(k)
+        } else {
+            Outcome::Bad(format!(
+                "the signature by configured key {keyid} does not verify"
+            ))
+        });
     }
-    let signers = verify_all(parsed.into_iter(), &message)?;
-    let subjects = v["signed"]["products"]
-        .as_object()
-        .map(|p| {
-            p.values()
-                .filter_map(|d| d["sha256"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((subjects, signers))
+    let signers = signers(outcomes, keys)?;
+    Ok((link_digests(&v["signed"], raw, true), signers))
 }
 
-/// DSSE pre-authentication encoding.
-fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "DSSEv1 {} {} {} ",
-        payload_type.len(),
-        payload_type,
-        payload.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
-
-fn check_dsse(v: &Value, keys: &[&PublicKey]) -> Result<(Vec<String>, Vec<String>), Refused> {
+fn check_dsse(v: &Value, keys: &AttestationKeys) -> Result<(Digests, Vec<String>), Refused> {
     let payload_type = v["payloadType"]
         .as_str()
         .ok_or_else(|| bad("payloadType is not a string"))?;
@@ -220,12 +197,8 @@ fn check_dsse(v: &Value, keys: &[&PublicKey]) -> Result<(Vec<String>, Vec<String
         )
         .map_err(|_| bad("payload is not base64"))?;
     let message = pae(payload_type, &payload);
-    let signed = Signed::bytes(&message);
-    let sigs = v["signatures"]
-        .as_array()
-        .ok_or_else(|| bad("envelope without signatures"))?;
-    let mut parsed = Vec::new();
-    for s in sigs {
+    let mut outcomes = Vec::new();
+    for s in signature_list(v, "envelope")? {
         let sig = B64
             .decode(
                 s["sig"]
@@ -233,49 +206,54 @@ fn check_dsse(v: &Value, keys: &[&PublicKey]) -> Result<(Vec<String>, Vec<String
                     .ok_or_else(|| bad("signature without sig"))?,
             )
             .map_err(|_| bad("sig is not base64"))?;
-        // keyid is only a hint in DSSE: try every configured key.
-        let candidates: Vec<&PublicKey> = keys
-            .iter()
-            .copied()
-            .filter(|k| k.verify(&signed, &sig))
-            .collect();
-        let candidates = if candidates.is_empty()
-            && s["keyid"]
-                .as_str()
-                .is_some_and(|id| keys.iter().any(|k| k.id() == id))
-        {
-            return Err(bad("a signature by a configured key does not verify"));
-        } else {
-            candidates
-        };
-        parsed.push((candidates, sig));
+        // keyid is only a hint in DSSE: every key is tried. A signature none verifies is
+        // ignored, unless its hint names a configured key (by in-toto keyid or Cairn id).
+        let hint = s["keyid"].as_str().unwrap_or_default();
+        outcomes.push(match keys.iter().find(|k| k.verify(&message, &sig)) {
+            Some(k) => Outcome::By(k),
+            None if !hint.is_empty()
+                && keys
+                    .iter()
+                    .any(|k| k.id == hint || k.keyid.as_deref() == Some(hint)) =>
+            {
+                Outcome::Bad(format!(
+                    "the signature with keyid {hint} names a configured key but does not verify"
+                ))
+            }
+            None => Outcome::Unknown,
+        });
     }
-    let signers = verify_all(parsed.into_iter(), &message)?;
-    let mut subjects = Vec::new();
+    let signers = signers(outcomes, keys)?;
+    let mut digests = Digests::default();
     if payload_type == "application/vnd.in-toto+json" {
         if let Ok(statement) = serde_json::from_slice::<Value>(&payload) {
-            for s in statement["subject"].as_array().into_iter().flatten() {
-                if let Some(d) = s["digest"]["sha256"].as_str() {
-                    subjects.push(d.to_owned());
-                }
-            }
+            // in-toto-run --use-dsse wraps the link itself; attestation tools wrap statements.
+            digests = if statement["_type"] == "link" {
+                link_digests(&statement, &payload, false)
+            } else {
+                statement_digests(&statement)
+            };
         }
     }
-    Ok((subjects, signers))
+    Ok((digests, signers))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/../../tests/fixtures/in-toto/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(path).unwrap()
+    }
+
     /// The fixture's README: the signed canonical form of its `signed` object is 548 bytes.
     #[test]
     fn canonical_form_of_the_fixture_link() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/in-toto/package.1c656f99.link"
-        );
-        let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let v: Value = serde_json::from_slice(&fixture("package.1c656f99.link")).unwrap();
         let mut out = Vec::new();
         olpc_canonical(&v["signed"], &mut out).unwrap();
         assert_eq!(out.len(), 548);
@@ -290,5 +268,80 @@ mod tests {
             "{\"a\":[1,-2,true,null],\"b\":\"q\\\"\\\\\n\"}"
         );
         assert!(olpc_canonical(&serde_json::json!(1.5), &mut Vec::new()).is_err());
+    }
+
+    fn fixture_keys() -> (AttestationKeys, String) {
+        let text = String::from_utf8(fixture("signer.pub.pem")).unwrap();
+        let mut keys = AttestationKeys::new();
+        let added = keys.add_pem(&text, "fixture").unwrap();
+        let id = added[0].as_ref().unwrap().id();
+        (keys, id)
+    }
+
+    #[test]
+    fn the_fixture_link_verifies_with_its_materials() {
+        let (keys, id) = fixture_keys();
+        let doc = fixture("package.1c656f99.link");
+        let att = check_with(&doc, &keys).unwrap();
+        assert_eq!(att.format, "in-toto-link");
+        assert_eq!(att.signers, [id]);
+        assert_eq!(
+            att.subjects,
+            ["bb7b0f66816f3b03f37459f3bd6a41a444d425fa4c170d13c55d393a1a9a241c"]
+        );
+        assert_eq!(
+            att.materials,
+            [
+                "0955a8767e80cb2d29f2ce12ed50ac1ebf37612fc8d93ffd734029da7ba23be1",
+                "ff16fcd1c796f0e736dda5f2a894e863c87b6d3a443ea6485c68f7941dd0862a"
+            ]
+        );
+        let mut trusted = TrustedKeys::default();
+        trusted
+            .add_pem(&String::from_utf8(fixture("signer.pub.pem")).unwrap(), "f")
+            .unwrap();
+        assert_eq!(check(&doc, &trusted).unwrap(), att);
+    }
+
+    #[test]
+    fn refusals_say_what_failed() {
+        let (keys, _) = fixture_keys();
+        let doc = String::from_utf8(fixture("package.1c656f99.link")).unwrap();
+        let tampered = doc.replace("\"sig\": \"e3", "\"sig\": \"e4");
+        let e = check_with(tampered.as_bytes(), &keys).unwrap_err().0;
+        assert!(
+            e.contains("configured key 1c656f99") && e.contains("does not verify"),
+            "{e}"
+        );
+        let e = check_with(doc.as_bytes(), &AttestationKeys::new())
+            .unwrap_err()
+            .0;
+        assert!(e.starts_with("no signature by a configured key"), "{e}");
+        let unknown = doc.replace("\"keyid\": \"1c", "\"keyid\": \"2c");
+        let e = check_with(unknown.as_bytes(), &keys).unwrap_err().0;
+        assert_eq!(e, "no signature by a configured key");
+        let mut many: Value = serde_json::from_str(&doc).unwrap();
+        let one = many["signatures"][0].clone();
+        many["signatures"] = Value::Array(vec![one; MAX_SIGNATURES + 1]);
+        let e = check_with(&serde_json::to_vec(&many).unwrap(), &keys)
+            .unwrap_err()
+            .0;
+        assert!(e.contains("at most 64"), "{e}");
+        for (doc, why) in [
+            (&b"[]"[..], "neither"),
+            (b"{", "not JSON"),
+            (
+                br#"{"payloadType": "x", "payload": "!", "signatures": []}"#,
+                "base64",
+            ),
+            (
+                br#"{"signed": {}, "signatures": [{"keyid": "a", "sig": "z"}]}"#,
+                "hex",
+            ),
+            (br#"{"signed": {"n": 1.5}, "signatures": []}"#, "floating"),
+        ] {
+            let e = check_with(doc, &keys).unwrap_err().0;
+            assert!(e.contains(why), "{e}");
+        }
     }
 }

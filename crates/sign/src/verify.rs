@@ -15,7 +15,8 @@ use crate::keys::{Algorithm, PublicKey, Signed};
 const MAX_SIGNATURE_HEX: usize = 2 * 80;
 
 /// The public keys signatures must verify under: ECDSA keys for uploads and scans (none
-/// means "store unverified", as memflow-registry does), Ed25519 keys for attestations.
+/// means "store unverified", as memflow-registry does); attestations are checked with
+/// these and the other key types in-toto uses (`attestation::AttestationKeys`).
 #[derive(Clone, Debug, Default)]
 pub struct TrustedKeys {
     keys: Vec<PublicKey>,
@@ -73,7 +74,7 @@ impl TrustedKeys {
             .filter(|k| k.algorithm() != Algorithm::Ed25519)
     }
 
-    /// The Ed25519 keys: attestations.
+    /// The Ed25519 keys (they sign scans and attestations, never uploads).
     pub fn ed25519_keys(&self) -> impl Iterator<Item = &PublicKey> {
         self.keys
             .iter()

@@ -316,12 +316,22 @@ impl LogHandle {
     /// bundle once. Every entry is hashed against the leaf the tree holds for it (one
     /// SHA-256 each): an altered bundle is an error, never served or replayed.
     pub fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, Error> {
+        let to = to.min(self.size());
+        self.entries_at(&(from..to).collect::<Vec<_>>())
+    }
+
+    /// Published entries at `indexes` (increasing; any beyond the published size are left
+    /// out), reading each bundle they fall in once and hashing only those entries against
+    /// their leaves: a search's scattered hits cost one read per bundle, not per entry.
+    pub fn entries_at(&self, indexes: &[u64]) -> Result<Vec<Vec<u8>>, Error> {
         let size = self.size();
-        let to = to.min(size);
-        let mut out = Vec::new();
-        let mut index = from;
-        while index < to {
-            let bundle = index / TILE_WIDTH;
+        let mut out = Vec::with_capacity(indexes.len());
+        let mut rest = indexes;
+        while let Some(&first) = rest.first() {
+            if first >= size {
+                break;
+            }
+            let bundle = first / TILE_WIDTH;
             let width = (size - bundle * TILE_WIDTH).min(TILE_WIDTH);
             let path = TilePath {
                 kind: tile::TileKind::Entries,
@@ -333,9 +343,10 @@ impl LogHandle {
                 failure: FetchFailure::Missing,
             })?;
             let entries = tile::decode_bundle(&data)?;
-            let end = to.min((bundle + 1) * TILE_WIDTH);
+            let end = (bundle + 1) * TILE_WIDTH;
+            let within = rest.iter().take_while(|&&i| i < end && i < size).count();
             let tree = self.tree();
-            for i in index..end {
+            for &i in &rest[..within] {
                 let entry = entries.get((i % TILE_WIDTH) as usize).ok_or_else(|| {
                     Error::Inconsistent(Inconsistency::EntryCount {
                         path: path.to_string(),
@@ -351,7 +362,7 @@ impl LogHandle {
                 }
                 out.push(entry.to_vec());
             }
-            index = end;
+            rest = &rest[within..];
         }
         Ok(out)
     }

@@ -449,19 +449,21 @@ fn report(json: bool, good: Option<(String, String)>, file: &Path) -> anyhow::Re
 fn verify_attestation(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let doc =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let trusted = cairn_sign::TrustedKeys::load(&args.key)?;
-    match cairn_sign::attestation::check(&doc, &trusted) {
+    // Every key type in-toto signs with (RSA-PSS and P-384 too), not only Cairn's.
+    let mut trusted = cairn_sign::attestation::AttestationKeys::new();
+    for path in &args.key {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        trusted.add_pem(&text, &format!("key {}", path.display()))?;
+    }
+    match cairn_sign::attestation::check_with(&doc, &trusted) {
         Ok(att) => {
             let id = att.signers.first().cloned().unwrap_or_default();
             if args.json {
                 println!("{}", serde_json::to_string(&att)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            report(
-                false,
-                Some((id, format!("{} ed25519", att.format))),
-                &args.file,
-            )
+            report(false, Some((id, att.format.to_owned())), &args.file)
         }
         Err(e) => Ok(refused(
             args.json,

@@ -1,4 +1,7 @@
-//! `cairn log verify`: audit a whole transparency log.
+//! `cairn log verify`: audit a whole transparency log; `cairn log search`: find entries,
+//! each proven.
+
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,6 +38,9 @@ pub enum LogCommand {
         #[arg(long)]
         save: Option<PathBuf>,
     },
+    /// Find entries by digest, subject, material, signer key, name or host, each with a
+    /// verified inclusion proof (exit 1 when nothing matched).
+    Search(search::SearchArgs),
 }
 
 /// Runs `cairn log`.
@@ -57,6 +63,7 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
             since,
             save,
         } => (tiles, key, since, save),
+        LogCommand::Search(args) => return search::run(args),
     };
     let key = NoteVerifier::parse(&key).context("invalid --key")?;
     let since = since

@@ -1,6 +1,7 @@
 //! The subcommands.
 
 mod admin;
+mod attest;
 mod efi;
 mod inspect;
 mod keys;
@@ -32,9 +33,12 @@ enum Command {
     /// Maintenance of a registry's data directory.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
-    /// Audit a transparency log (any C2SP tlog-tiles log).
+    /// Audit a transparency log (any C2SP tlog-tiles log), or search a registry's.
     #[command(subcommand)]
     Log(log::LogCommand),
+    /// Submit in-toto links and DSSE envelopes to a registry's log, and prove them.
+    #[command(subcommand)]
+    Attest(attest::AttestCommand),
     /// Make a key pair (secp256k1, P-256 or Ed25519; PKCS#8 PEM, optionally encrypted).
     Keygen(keys::KeygenArgs),
     /// Show the public key or the id of a key.
@@ -79,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => scan::run(args),
         Command::Efi(cmd) => efi::run(cmd),
         Command::Log(cmd) => log::run(cmd),
+        Command::Attest(cmd) => attest::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Keygen(args) => keys::keygen(args),
         Command::Key(cmd) => keys::key(cmd),

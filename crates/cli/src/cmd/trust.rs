@@ -1,4 +1,7 @@
-//! `cairn trust …`: write, sign and inspect a trust policy (`cairn-sign::policy`).
+//! `cairn trust …`: write, sign and inspect a trust policy (`cairn-sign::policy`), and
+//! publish it to a registry's log.
+
+mod publish;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +12,7 @@ use cairn_sign::openpgp::OpenPgpKey;
 use cairn_sign::policy::{DeniedPackage, LogPin, Policy, PolicyDoc, Root, SignerEntry};
 use chrono::{DateTime, Duration, Utc};
 
+use crate::common::key_ids::{key_ids, openpgp_keys_of};
 use crate::common::passphrase::PassphraseArgs;
 
 /// `cairn trust …`
@@ -115,6 +119,9 @@ pub enum TrustCommand {
         #[arg(long)]
         previous: Option<PathBuf>,
     },
+    /// Publish a signed policy to a registry (takes the write token): the registry checks
+    /// it updates the last one it published and logs it; its entry is then proven.
+    Publish(publish::PublishArgs),
 }
 
 /// Reads and parses a policy file (signatures unchecked: for editing and inspecting it).
@@ -139,41 +146,6 @@ fn save_edit(path: &Path, old: &Policy, mut doc: PolicyDoc) -> anyhow::Result<Ex
         policy.doc().version
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The OpenPGP public keys of a file (binary or armored, one or several).
-fn openpgp_keys_of(path: &Path) -> anyhow::Result<Vec<OpenPgpKey>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    OpenPgpKey::parse_all(&bytes).with_context(|| format!("OpenPGP key file {}", path.display()))
-}
-
-/// Whether a key file holds OpenPGP keys rather than SPKI PEM: binary packets or armor.
-fn is_openpgp_file(path: &Path) -> anyhow::Result<bool> {
-    let mut head = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head))
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(head.first().is_some_and(|b| b & 0x80 != 0)
-        || String::from_utf8_lossy(&head).contains("-----BEGIN PGP PUBLIC KEY BLOCK-----"))
-}
-
-/// The ids a `deny --key` argument stands for: a key file's key id or OpenPGP fingerprints,
-/// or a key id (64 hex digits) or v4 fingerprint (40) as given.
-fn denied_ids(arg: &str) -> anyhow::Result<Vec<String>> {
-    let path = Path::new(arg);
-    if path.exists() {
-        if is_openpgp_file(path)? {
-            return Ok(openpgp_keys_of(path)?
-                .iter()
-                .map(OpenPgpKey::fingerprint)
-                .collect());
-        }
-        return Ok(vec![PublicKey::from_file(path)?.id()]);
-    }
-    if matches!(arg.len(), 40 | 64) && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(vec![arg.to_ascii_lowercase()]);
-    }
-    bail!("--key {arg:?} is neither a key file, a 64-hex-digit key id nor an OpenPGP fingerprint");
 }
 
 /// Each signer entry's OpenPGP fingerprints, in the entries' order (none for an entry of
@@ -290,7 +262,7 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
             let old = load(&policy)?;
             let mut doc = old.doc().clone();
             for k in key {
-                doc.deny.keys.extend(denied_ids(&k)?);
+                doc.deny.keys.extend(key_ids(&k)?);
             }
             for d in digest {
                 if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -331,6 +303,7 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        TrustCommand::Publish(args) => publish::run(args),
         TrustCommand::Show { policy, json } => {
             show(&load(&policy)?, json)?;
             Ok(ExitCode::SUCCESS)

@@ -23,3 +23,37 @@ pub fn policy(trust: Option<PathBuf>) -> anyhow::Result<Policy> {
 pub fn log_state() -> anyhow::Result<LogState> {
     Ok(LogState::new(state_dir()?.join("checkpoints")))
 }
+
+/// The log key entries are proven under: `--log-key`, else the pinned log of the policy
+/// of `--trust` (or of the config file's).
+pub fn log_verifier(
+    log_key: Option<&str>,
+    trust: Option<PathBuf>,
+) -> anyhow::Result<cairn_tlog::NoteVerifier> {
+    let key = match log_key {
+        Some(k) => k.to_owned(),
+        None => policy(trust)?
+            .log_key()
+            .context("the trust policy pins no log: pass --log-key VKEY (`cairn log key`)")?
+            .to_owned(),
+    };
+    cairn_tlog::NoteVerifier::parse(&key).context("invalid log key")
+}
+
+/// `--log-key` and `--trust`: the log key entries are proven under.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProofArgs {
+    /// The log's verifier key (`cairn log key`); else the trust policy's pinned log.
+    #[arg(long)]
+    pub log_key: Option<String>,
+    /// The trust policy whose pinned log to use [config: trust].
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+}
+
+impl ProofArgs {
+    /// The log key (see [`log_verifier`]).
+    pub fn verifier(&self) -> anyhow::Result<cairn_tlog::NoteVerifier> {
+        log_verifier(self.log_key.as_deref(), self.trust.clone())
+    }
+}

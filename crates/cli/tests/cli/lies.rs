@@ -272,3 +272,42 @@ fn a_package_served_under_another_version_is_refused() {
         &["publishes pkg 1.0.0, not the pkg 2.0.0 asked for"],
     );
 }
+
+/// A search answer naming entries the query does not find, or a deletion the log does not
+/// hold, is refused; the same search through the honest proxy is proven.
+#[test]
+fn a_search_answering_other_entries_or_false_deletions_is_refused() {
+    let w = setup();
+    let a = w.push("liba.so", &plugin(20_000, 31));
+    let b = w.push("libb.so", &plugin(20_000, 32));
+    let search = |digest: &str| {
+        crate::pull::client(&w.path("home"))
+            .args(["log", "search", "--digest", digest, "--log-key", &w.vkey])
+            .args(["--registry", &w.proxy_url])
+            .output()
+            .unwrap()
+    };
+    let honest = search(&a);
+    assert!(
+        honest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&honest.stderr)
+    );
+    assert!(String::from_utf8_lossy(&honest.stdout).contains("still served"));
+    for (lie, says) in [
+        (
+            Lie::SearchOther {
+                asked: a.clone(),
+                served: b.clone(),
+            },
+            "the registry answered an entry the query does not match",
+        ),
+        (Lie::SearchDeletion { by: 0 }, "is named as the deletion"),
+    ] {
+        w.lie(lie);
+        let out = search(&a);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}

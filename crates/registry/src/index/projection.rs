@@ -3,16 +3,34 @@
 //! and migrate all call it, so the index the write path builds and the one rebuilt from the
 //! log are the same by construction.
 
-use super::{Index, WriteTx, artifacts, efi, hosts, packages, scans};
+use super::{Index, WriteTx, artifacts, efi, hosts, packages, policies, scans, search};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::log_entry::{EntryCodec as _, LogEntry};
 
-/// Applies log entry `at` to the index inside `tx`. Returns false when it changed nothing
-/// (the artifact, scan or EFI file already indexed, the artifact to delete absent), true
-/// otherwise;
-/// an attestation changes no row and counts as applied.
+/// Applies log entry `at` to the index inside `tx`: its rows, and its search rows (an entry
+/// in the log is found whether or not it changed anything else). Returns false when it
+/// changed nothing else (the artifact, scan or EFI file already indexed, the artifact to
+/// delete absent), true otherwise; an attestation changes no other row and counts as
+/// applied.
 pub(crate) async fn apply(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result<bool, Error> {
+    let applied = apply_rows(tx, entry, at).await?;
+    search::insert_rows(tx, &search::rows_of(entry, at)).await?;
+    Ok(applied)
+}
+
+/// Applies a run of logged entries (`(index, entry)`, in log order) inside `tx`, their
+/// search rows in few statements: what replay and reindex use.
+pub(crate) async fn apply_all(tx: &mut WriteTx, entries: &[(u64, LogEntry)]) -> Result<(), Error> {
+    let mut rows = Vec::new();
+    for (at, entry) in entries {
+        apply_rows(tx, entry, *at).await?;
+        rows.extend(search::rows_of(entry, *at));
+    }
+    search::insert_rows(tx, &rows).await
+}
+
+async fn apply_rows(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result<bool, Error> {
     match entry {
         LogEntry::Artifact { .. } => match entry.to_artifact(at)? {
             Some(artifact) => artifacts::insert_rows(tx, &artifact).await,
@@ -55,6 +73,7 @@ pub(crate) async fn apply(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result
         LogEntry::Package { .. } | LogEntry::PackageDelete { .. } => {
             packages::apply(tx, entry, at).await
         }
+        LogEntry::Policy { .. } => policies::insert_row(tx, entry, at).await,
         LogEntry::Attestation { .. } => Ok(true),
     }
 }
@@ -72,6 +91,8 @@ pub(crate) async fn clear(tx: &mut WriteTx) -> Result<(), Error> {
             "efi_vars",
             "hosts",
             "packages",
+            "search",
+            "policies",
         ] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
@@ -87,13 +108,19 @@ pub(crate) async fn clear(tx: &mut WriteTx) -> Result<(), Error> {
 }
 
 impl Index {
-    /// Applies log entry `at` in a transaction of its own (see [`apply`]).
+    /// Applies log entry `at` in a transaction of its own (see [`apply`]). Its search rows
+    /// are committed even when nothing else changed: the entry is in the log.
     pub async fn apply(&self, entry: &LogEntry, at: u64) -> Result<bool, Error> {
         let mut tx = self.begin().await?;
         let applied = apply(&mut tx, entry, at).await?;
-        if applied {
-            tx.commit().await?;
-        }
+        tx.commit().await?;
         Ok(applied)
+    }
+
+    /// Applies a run of logged entries in one transaction (see [`apply_all`]).
+    pub async fn apply_batch(&self, entries: &[(u64, LogEntry)]) -> Result<(), Error> {
+        let mut tx = self.begin().await?;
+        apply_all(&mut tx, entries).await?;
+        tx.commit().await
     }
 }

@@ -7,7 +7,7 @@ use super::Index;
 use crate::error::Error;
 
 /// The projected tables and, in each, the key that orders them.
-const TABLES: [(&str, &str); 8] = [
+const TABLES: [(&str, &str); 10] = [
     ("artifacts", "digest"),
     ("variants", "id"),
     ("plugins", "name"),
@@ -16,6 +16,8 @@ const TABLES: [(&str, &str); 8] = [
     ("efi_vars", "digest"),
     ("hosts", "name"),
     ("packages", "name, version"),
+    ("search", "key, log_index"),
+    ("policies", "version"),
 ];
 
 /// The contents of the index's projected tables: per table, every row as text
@@ -23,8 +25,8 @@ const TABLES: [(&str, &str); 8] = [
 /// their listing tie-break order). The log watermark is not projected and not included.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
-    /// `(table, rows)` for artifacts, variants, plugins, scans, efi_images, efi_vars, hosts and
-    /// packages.
+    /// `(table, rows)` for artifacts, variants, plugins, scans, efi_images, efi_vars, hosts,
+    /// packages, search and policies.
     pub tables: Vec<(String, Vec<String>)>,
 }
 

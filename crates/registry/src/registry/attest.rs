@@ -3,7 +3,7 @@
 use cairn_sign::attestation::Attestation;
 
 use super::Registry;
-use super::journal::Logged;
+use super::journal::{Logged, parse_logged};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::log_entry::LogEntry;
@@ -14,13 +14,14 @@ impl Registry {
     /// logged before is answered with its earlier entry (`false`), never logged again.
     ///
     /// Order: the entry's size is checked before anything is stored (a refused document is
-    /// never served); the document is stored, then logged, then the entry's index is kept
-    /// beside it (`<digest>.index`). A crash before the last step leaves a stored document
-    /// without an index: the next submission logs it.
+    /// never served); the document is stored, then logged. Whether it was logged before is
+    /// asked of the search index, which is the log's projection: a crash between storing
+    /// and logging leaves a stored document without an entry, and the next submission logs
+    /// it.
     pub async fn attest(&self, doc: Vec<u8>) -> Result<(Attestation, u64, bool), Error> {
-        let keys = self.keys.clone();
+        let keys = self.attestation_keys.clone();
         let checked = tokio::task::spawn_blocking(move || {
-            cairn_sign::attestation::check(&doc, &keys)
+            cairn_sign::attestation::check_with(&doc, &keys)
                 .map(|c| (c, doc))
                 .map_err(|e| Error::Attestation(e.0))
         })
@@ -33,6 +34,7 @@ impl Registry {
                 format: checked.format.to_owned(),
                 digest: checked.digest.clone(),
                 subjects: checked.subjects.clone(),
+                materials: checked.materials.clone(),
                 signers: checked.signers.clone(),
             },
             "too many subjects or signers in the attestation",
@@ -41,7 +43,7 @@ impl Registry {
             .ok_or_else(|| Error::Internal("attestation digest".into()))?;
         let name = format!("sha256/{}/{}", &checked.digest[..2], checked.digest);
         let _guard = self.lock(&digest).await?;
-        if let Some(index) = self.attestation_index(&name).await? {
+        if let Some(index) = self.attestation_entry(&digest).await? {
             return Ok((checked, index, false));
         }
         self.store_object(&name, doc).await?;
@@ -50,11 +52,6 @@ impl Registry {
             .await?
             .ok_or_else(|| Error::Internal("an attestation changes nothing to refuse".into()))?;
         let appended = self.published(recorded).await?;
-        self.store_object(
-            &format!("{name}.index"),
-            appended.index.to_string().into_bytes(),
-        )
-        .await?;
         tracing::info!(digest = %checked.digest, index = appended.index, "attestation logged");
         Ok((checked, appended.index, true))
     }
@@ -68,17 +65,20 @@ impl Registry {
             .map_err(Error::from)
     }
 
-    /// The log index of an attestation logged before, if it was.
-    async fn attestation_index(&self, name: &str) -> Result<Option<u64>, Error> {
-        let name = format!("{name}.index");
-        let kept = read_blocking(self.attestations.clone(), name.clone()).await?;
-        kept.map(|b| {
-            String::from_utf8_lossy(&b)
-                .trim()
-                .parse()
-                .map_err(|_| Error::Corrupt(format!("attestation index {name}")))
-        })
-        .transpose()
+    /// The index of the attestation entry of document `digest`, if it was logged (found
+    /// in the search index, and checked against the entry itself).
+    pub async fn attestation_entry(&self, digest: &Digest) -> Result<Option<u64>, Error> {
+        let page = self
+            .search(cairn_api::SearchKey::Digest, &digest.to_hex(), None, 64)
+            .await?;
+        for hit in page.hits {
+            if let LogEntry::Attestation { digest: d, .. } = parse_logged(hit.index, &hit.bytes)? {
+                if d.eq_ignore_ascii_case(&digest.to_hex()) {
+                    return Ok(Some(hit.index));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// A stored attestation document.

@@ -51,6 +51,9 @@ pub(super) enum Recorded {
     },
 }
 
+/// Most entries replay applies in one transaction.
+const REPLAY_BATCH: usize = 4096;
+
 /// `from..to` cut at bundle boundaries: replay reads and decodes each bundle once, and
 /// holds one at a time.
 fn bundles(from: u64, to: u64) -> impl Iterator<Item = Range<u64>> {
@@ -218,12 +221,28 @@ impl Registry {
 
     /// Applies, in log order, every entry from the persisted replay point: a crash between a
     /// log append and its index write loses nothing. Replaying an applied entry is harmless.
+    /// Entries go in batches of [`REPLAY_BATCH`], one transaction each, the watermark
+    /// advanced after each: a reindex of a long log commits a few hundred times, not once
+    /// an entry, and a crash in the middle keeps what was done.
     pub(super) async fn replay(&self) -> Result<(), Error> {
         let (from, to) = (self.index.log_applied().await?, self.log.size());
         let mut deleted = Vec::new();
+        let mut batch = Vec::new();
         for bundle in bundles(from, to) {
+            let end = bundle.end;
             for (i, bytes) in bundle.clone().zip(self.read_entries(bundle).await?) {
-                apply_logged(&self.index, i, &bytes, &mut deleted).await?;
+                let entry = parse_logged(i, &bytes)?;
+                if let LogEntry::Delete { digest, .. } | LogEntry::PackageDelete { digest, .. } =
+                    &entry
+                {
+                    deleted.extend(Digest::parse(digest));
+                }
+                batch.push((i, entry));
+            }
+            if batch.len() >= REPLAY_BATCH || end == to {
+                self.index.apply_batch(&batch).await?;
+                self.index.set_log_applied(end).await?;
+                batch.clear();
             }
         }
         // A later entry may publish a deleted digest again: only blobs left unindexed go.
@@ -234,7 +253,6 @@ impl Registry {
         }
         if to > from {
             tracing::info!(from, to, "replayed log entries into the index");
-            self.index.set_log_applied(to).await?;
         }
         Ok(())
     }
@@ -253,9 +271,11 @@ impl Registry {
         }
         projection::clear(&mut tx).await?;
         for bundle in bundles(0, size) {
+            let mut entries = Vec::with_capacity(bundle.clone().count());
             for (i, bytes) in bundle.clone().zip(self.read_entries(bundle).await?) {
-                projection::apply(&mut tx, &parse_logged(i, &bytes)?, i).await?;
+                entries.push((i, parse_logged(i, &bytes)?));
             }
+            projection::apply_all(&mut tx, &entries).await?;
         }
         tx.commit().await?;
         self.bump();

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cairn_sign::TrustedKeys;
+use cairn_sign::attestation::AttestationKeys;
 use cairn_sign::policy::Policy;
 use cairn_tlog::store::TileStore;
 use cairn_tlog::{DirStore, LogHandle, LogWriter, NoteSigner, keyfile};
@@ -32,12 +33,15 @@ impl Registry {
     pub async fn open(config: RegistryConfig) -> Result<Self, Error> {
         std::fs::create_dir_all(&config.data_dir)?;
         let pem_files = pem_key_files(&config.public_keys);
-        let mut keys = TrustedKeys::load(&pem_files)?;
+        let (mut keys, mut attestation_keys) = load_keys(&pem_files)?;
         let policy = config
             .trust
             .as_deref()
             .map(|path| load_policy(path, &mut keys))
             .transpose()?;
+        for key in keys.keys() {
+            attestation_keys.add_key(key);
+        }
         let package_keys = super::packages::PackageKeys {
             keys: Arc::new(cairn_sign::detached::DetachedKeys::load(
                 &config.public_keys,
@@ -65,6 +69,7 @@ impl Registry {
             index,
             blobs,
             keys,
+            attestation_keys: Arc::new(attestation_keys),
             policy,
             package_keys,
             metrics,
@@ -81,6 +86,20 @@ impl Registry {
         };
         if !registry.shared() {
             registry.replay().await?;
+        }
+        // An index made before the search index existed: the log's entries go into it
+        // once, as a replay from the start (embedded) or a rebuild (shared) would put them.
+        if registry.log.size() > 0 && registry.index.search_is_empty().await? {
+            tracing::info!(
+                size = registry.log.size(),
+                "building the search index from the log"
+            );
+            if registry.shared() {
+                registry.rebuild_shared().await?;
+            } else {
+                registry.index.replay_from_start().await?;
+                registry.replay().await?;
+            }
         }
         // The anomaly gauges start from each host's newest report, not from zero.
         for (host, report) in registry.index.latest_reports().await? {
@@ -228,6 +247,24 @@ fn load_policy(path: &Path, keys: &mut TrustedKeys) -> Result<Policy, Error> {
 
 /// The `--public-key` files that are PEM (they verify plugin and scan signatures too), told
 /// by their first bytes from OpenPGP key files (which verify package signatures only).
+/// The keys of the PEM key files: those that sign artifacts, and every key attestations
+/// may be signed with (RSA and P-384 keys sign attestations only).
+fn load_keys(paths: &[PathBuf]) -> Result<(TrustedKeys, AttestationKeys), Error> {
+    let mut keys = TrustedKeys::default();
+    let mut attesting = AttestationKeys::new();
+    for path in paths {
+        let origin = format!("public key {}", path.display());
+        let text = std::fs::read_to_string(path).map_err(|e| cairn_sign::Error::Key {
+            origin: origin.clone(),
+            reason: e.to_string(),
+        })?;
+        for key in attesting.add_pem(&text, &origin)?.into_iter().flatten() {
+            keys.add(key);
+        }
+    }
+    Ok((keys, attesting))
+}
+
 fn pem_key_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut pem = Vec::new();
     for path in paths {

@@ -10,15 +10,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use cairn_api::{EntryAnswer, EntryProof, ProofAnswer};
+use cairn_api::{AttestationAdded, EntryAnswer, EntryProof, ProofAnswer};
 use cairn_tlog::tile::TilePath;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::DigestPath;
 
-fn log_error(e: cairn_tlog::Error) -> ApiError {
+pub(crate) fn log_error(e: cairn_tlog::Error) -> ApiError {
     match e {
         cairn_tlog::Error::Proof(p) => ApiError::bad_request(p.to_string()),
         other => ApiError::from(cairn_registry::Error::Log(other)),
@@ -108,7 +108,7 @@ pub struct ConsistencyQuery {
     to: u64,
 }
 
-fn b64_all(hashes: Vec<cairn_tlog::Hash>) -> Vec<String> {
+pub(crate) fn b64_all(hashes: Vec<cairn_tlog::Hash>) -> Vec<String> {
     hashes.iter().map(|h| B64.encode(h)).collect()
 }
 
@@ -250,35 +250,48 @@ pub(crate) async fn entry_proof(
     .into_response())
 }
 
-/// Answer to a logged attestation.
-#[derive(Debug, Serialize)]
-pub struct Attested {
-    /// `Added`, or `AlreadyExists` when the same document was logged before (at `index`).
-    outcome: cairn_api::UploadOutcome,
-    index: u64,
-    #[serde(flatten)]
-    attestation: cairn_registry::attestation::Attestation,
-    checkpoint: String,
-}
-
 /// `POST /log/entries`: a signed in-toto link or DSSE envelope; answered once a checkpoint
 /// covers its commitment.
 pub async fn submit(
     State(state): State<AppState>,
     _auth: crate::extract::Authorized,
     body: axum::body::Bytes,
-) -> Result<Json<Attested>, ApiError> {
-    let (attestation, index, added) = state.registry.attest(body.to_vec()).await?;
-    Ok(Json(Attested {
+) -> Result<Json<AttestationAdded>, ApiError> {
+    let (checked, index, added) = state.registry.attest(body.to_vec()).await?;
+    Ok(Json(AttestationAdded {
         outcome: if added {
             cairn_api::UploadOutcome::Added
         } else {
             cairn_api::UploadOutcome::AlreadyExists
         },
         index,
-        attestation,
+        format: checked.format.to_owned(),
+        digest: checked.digest,
+        subjects: checked.subjects,
+        materials: checked.materials,
+        signers: checked.signers,
         checkpoint: state.registry.log().checkpoint().to_string(),
     }))
+}
+
+/// `GET /attestations/{digest}/entry`: the entry that logged this document, with its
+/// inclusion proof (JSON, or tlog-proof text with `Accept: text/plain`).
+pub async fn attestation_entry(
+    State(state): State<AppState>,
+    DigestPath(digest): DigestPath,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let index = state
+        .registry
+        .attestation_entry(&digest)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no attestation with this digest is logged",
+            )
+        })?;
+    entry_proof(&state, index, &headers).await
 }
 
 /// `GET /attestations/{digest}`: the stored document.

@@ -8,5 +8,7 @@ pub mod hosts;
 pub mod log;
 pub mod packages;
 pub mod plugins;
+pub mod policies;
 pub mod scans;
+pub mod search;
 pub mod upload;

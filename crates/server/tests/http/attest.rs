@@ -93,10 +93,7 @@ async fn links_by_unconfigured_keys_are_refused() {
     let link = std::fs::read(in_toto("package.1c656f99.link")).unwrap();
     let (status, body) = submit(&app, link, Some(TOKEN)).await;
     assert_eq!(status, 400);
-    assert!(
-        body.contains("no signature by a configured Ed25519 key"),
-        "{body}"
-    );
+    assert!(body.contains("no signature by a configured key"), "{body}");
 }
 
 /// An Ed25519 key made from `seed`, and a server that trusts it for attestations.

@@ -26,7 +26,7 @@ async fn checkpoint(app: &TestApp, key: &NoteVerifier) -> (String, Checkpoint) {
     (text, cp)
 }
 
-fn key_of(app: &TestApp) -> NoteVerifier {
+pub(crate) fn key_of(app: &TestApp) -> NoteVerifier {
     let signer = cairn_tlog::keyfile::load(
         &app.data_dir().join("keys/log.pem"),
         &cairn_tlog::keyfile::default_origin(),

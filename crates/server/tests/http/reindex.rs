@@ -8,7 +8,7 @@ use crate::util::{TOKEN, TestApp, fixture, padded_plugin, sign};
 /// Every kind of entry goes through the write path (publications, a deletion, a digest
 /// published again after its deletion, a scan, an attestation, a signed EFI image, a
 /// signed variable update, a host, its baseline, a scan with a report, and packages, one
-/// deleted and published again); then the index the write
+/// deleted and published again, and a trust policy); then the index the write
 /// path built is read whole, rebuilt from the log, and read again.
 #[tokio::test]
 async fn reindexing_gives_exactly_the_index_the_write_path_built() {
@@ -57,6 +57,13 @@ async fn reindexing_gives_exactly_the_index_the_write_path_built() {
     crate::packages::publish_ecdsa(&app, "pkg", "1.10.0-rc.1", b"rc".to_vec()).await;
     crate::packages::delete(&app, "pkg", "1.0.0").await;
     crate::packages::publish_ecdsa(&app, "pkg", "1.0.0", b"second".to_vec()).await;
+    // A published trust policy.
+    let root = cairn_sign::PrivateKey::generate(cairn_sign::Algorithm::Ed25519).unwrap();
+    let policy = crate::policies::policy(1, &root, &[&root]);
+    assert_eq!(
+        crate::policies::publish(&app, &policy, Some(TOKEN)).await.0,
+        201
+    );
     app.stop().await;
 
     // The registry as the server ran it: PostgreSQL on that tier, else SQLite.
@@ -77,9 +84,11 @@ async fn reindexing_gives_exactly_the_index_the_write_path_built() {
     assert_eq!(rows("efi_images"), 1, "{engine}: {built:#?}");
     assert_eq!(rows("efi_vars"), 1, "{engine}: {built:#?}");
     assert_eq!(rows("packages"), 2, "{engine}: {built:#?}");
+    assert_eq!(rows("policies"), 1, "{engine}: {built:#?}");
+    assert!(rows("search") >= 19, "{engine}: {built:#?}");
 
     let rebuilt = Registry::reindex(config).await.unwrap();
-    assert_eq!(rebuilt.log().size(), 18);
+    assert_eq!(rebuilt.log().size(), 19);
     let again = rebuilt.index_snapshot().await.unwrap();
     assert_eq!(
         again, built,

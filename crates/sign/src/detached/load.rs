@@ -6,7 +6,6 @@ use std::path::Path;
 
 use super::DetachedKeys;
 use crate::error::Error;
-use crate::keys::PublicKey;
 
 /// Largest key file read: a GnuPG key carrying many certifications is a few hundred KiB.
 const MAX_KEY_FILE: u64 = 16 << 20;
@@ -51,7 +50,10 @@ impl DetachedKeys {
             ));
         }
         if pem {
-            for key in PublicKey::all_from_pem(text, origin)? {
+            // RSA and P-384 keys sign in-toto attestations only (no package signature kind
+            // uses them): read, so a bad block is still an error, and left out.
+            let mut all = crate::attestation::AttestationKeys::new();
+            for key in all.add_pem(text, origin)?.into_iter().flatten() {
                 self.add_key(key);
             }
         }

@@ -42,6 +42,12 @@ impl Policy {
         }))
     }
 
+    /// Key ids of this policy's own root keys whose signatures over it verify (what a
+    /// registry logs when it publishes the policy).
+    pub fn root_signers(&self) -> Vec<String> {
+        self.signed_by(&self.roots).into_iter().collect()
+    }
+
     /// Checks expiry and the threshold of the policy's own root keys.
     pub fn verify(&self, now: DateTime<Utc>) -> Result<(), PolicyError> {
         if now > self.doc.expires {

@@ -40,6 +40,11 @@ pub(crate) enum Lie {
     /// Answers every request for package `pkg` 2.0.0 with version 1.0.0 (a signed old
     /// package served as the newer one), its listing relabelled 2.0.0.
     PackageVersion,
+    /// Answers a log search for `asked` with the (real, proven) hits of `served`, labelled
+    /// as the answer for `asked`.
+    SearchOther { asked: String, served: String },
+    /// Names entry `by` as the deletion of every hit of a log search.
+    SearchDeletion { by: u64 },
 }
 
 const NEW_PACKAGE: &str = "/packages/pkg/2.0.0";
@@ -79,6 +84,9 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     let mut query = parts.uri.query().unwrap_or_default().to_owned();
     if matches!(lie, Lie::Relabel) {
         query = query.replace("version=1.4.0", "version=1.2.3");
+    }
+    if let Lie::SearchOther { asked, served } = &lie {
+        query = query.replace(asked.as_str(), served);
     }
     if let Lie::ServeAs = &lie {
         if path == "/plugins/synthc" {
@@ -172,6 +180,14 @@ fn rewrite(lie: &Lie, path: &str, bytes: Vec<u8>) -> Vec<u8> {
         Lie::ScanEntry if path.starts_with("/scans/") && path.ends_with("/proof") => {
             json_edit(&bytes, |v| v["entry"]["scan"]["host"] = json!("elsewhere"))
         }
+        Lie::SearchOther { asked, .. } if path == "/log/search" => {
+            json_edit(&bytes, |v| v["value"] = json!(asked))
+        }
+        Lie::SearchDeletion { by } if path == "/log/search" => json_edit(&bytes, |v| {
+            for hit in v["hits"].as_array_mut().unwrap() {
+                hit["deleted_by"] = json!(by);
+            }
+        }),
         Lie::MetadataTime if metadata => {
             json_edit(&bytes, |v| v["created_at"] = json!("2020-01-01T00:00:00"))
         }
