@@ -68,9 +68,10 @@ impl SearchKey {
     }
 }
 
-/// A search value as indexed: digests and key ids in lowercase hex without a `sha256:`
-/// prefix; names and hosts as they are. `None` for a value that can match nothing (empty,
-/// or over 200 bytes).
+/// A search value as indexed: digests and key ids in lowercase hex (up to 128 digits)
+/// without a `sha256:` prefix; names and hosts as they are. `None` for a value that can
+/// match nothing (empty, over 200 bytes, or a digest that is not hex). Normalising a
+/// normalised value gives it back.
 pub fn normalize_search(key: SearchKey, value: &str) -> Option<String> {
     let value = value.trim();
     if value.is_empty() || value.len() > 200 {
@@ -78,7 +79,9 @@ pub fn normalize_search(key: SearchKey, value: &str) -> Option<String> {
     }
     if key.is_hex() {
         let value = value.strip_prefix("sha256:").unwrap_or(value);
-        return Some(value.to_ascii_lowercase());
+        let hex =
+            !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_hexdigit());
+        return hex.then(|| value.to_ascii_lowercase());
     }
     Some(value.to_owned())
 }
@@ -200,13 +203,15 @@ impl Keys {
     }
 }
 
-/// One entry a search found.
+/// One entry a search found. `E` is how the entry is held: parsed (`serde_json::Value`, what
+/// a client reads), or as the logged bytes (`Box<RawValue>`, what the registry answers
+/// without parsing each entry twice).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SearchHit {
+pub struct SearchHit<E = serde_json::Value> {
     /// Index in the log.
     pub index: u64,
-    /// The entry, parsed (a client hashes it canonically to get its leaf).
-    pub entry: serde_json::Value,
+    /// The entry (a client hashes it canonically to get its leaf).
+    pub entry: E,
     /// For an entry that publishes something (an artifact, a package version), the index of
     /// the later entry that deleted it, if the log has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -218,13 +223,13 @@ pub struct SearchHit {
 
 /// `GET /log/search`: the hits in log order, oldest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SearchAnswer {
+pub struct SearchAnswer<E = serde_json::Value> {
     /// What was searched: the key and its normalised value.
     pub key: SearchKey,
     /// The normalised value.
     pub value: String,
     /// The hits, by increasing index.
-    pub hits: Vec<SearchHit>,
+    pub hits: Vec<SearchHit<E>>,
     /// Pass as `after` to get the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<u64>,
@@ -248,6 +253,11 @@ mod tests {
             Some("Foo@1")
         );
         assert_eq!(normalize_search(SearchKey::Key, ""), None);
+        assert_eq!(
+            normalize_search(SearchKey::Subject, "sha256:sha256:ab"),
+            None
+        );
+        assert_eq!(normalize_search(SearchKey::Material, "not hex"), None);
         assert_eq!(normalize_search(SearchKey::Host, &"h".repeat(201)), None);
     }
 
@@ -255,7 +265,7 @@ mod tests {
     fn an_attestation_is_found_by_everything_it_names_once() {
         let entry = LogEntry::Attestation {
             format: "in-toto-link".into(),
-            digest: "AA".into(),
+            digest: "sha256:AA".into(),
             subjects: vec!["bb".into(), "bb".into()],
             materials: vec!["cc".into()],
             signers: vec!["dd".into()],

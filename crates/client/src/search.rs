@@ -5,7 +5,8 @@
 //!
 //! What a search cannot prove is absence: a registry may leave an entry out. A hit left out
 //! is still in the log for anyone who audits it (`cairn log verify`), and a deletion left
-//! out makes an artifact look still served, the careful answer to "what did key K sign".
+//! out makes an artifact look not deleted, the careful answer to "what did key K sign".
+//! Pages are followed up to the log's size when the first page was answered.
 
 use cairn_api::{LogEntry, SearchAnswer, SearchKey, normalize_search, search_keys};
 use cairn_tlog::{Checkpoint, NoteVerifier};
@@ -88,6 +89,9 @@ pub async fn search(
         checkpoint: None,
     };
     let mut after = None;
+    // The log as of the first page: pages past it are a later search's (a registry growing
+    // its log page by page cannot keep this one going).
+    let mut bound = None;
     loop {
         let request = SearchRequest {
             key,
@@ -98,6 +102,7 @@ pub async fn search(
         };
         let answer = client.search(&request).await?;
         let (page, checkpoint) = prove_page(client, &request, &answer, log, state).await?;
+        let bound = *bound.get_or_insert(checkpoint.size);
         out.checkpoint = Some(checkpoint);
         for (index, entry, claimed) in page {
             let deleted_by = match claimed {
@@ -112,7 +117,7 @@ pub async fn search(
         }
         let full = max_hits.is_some_and(|m| out.hits.len() >= m);
         match answer.next {
-            Some(next) if !full => after = Some(next),
+            Some(next) if !full && next + 1 < bound => after = Some(next),
             _ => break,
         }
     }
@@ -232,12 +237,16 @@ async fn prove_page(
         }
         out.push((hit.index, entry, hit.deleted_by));
     }
-    // Each page must move forward, so following pages always ends.
+    // Each page must move forward within the log, so following pages ends.
     if let Some(next) = answer.next {
-        if last.is_some_and(|l| next < l) || request.after.is_some_and(|a| next <= a) {
-            return Err(
-                Refusal::Log("a search answer whose next page goes backwards".into()).into(),
-            );
+        let backwards = last.is_some_and(|l| next < l) || request.after.is_some_and(|a| next <= a);
+        if backwards || next >= checkpoint.size {
+            return Err(Refusal::Log(format!(
+                "a search answer whose next page (after {next}) does not move forward within the \
+                 log's {} entries",
+                checkpoint.size
+            ))
+            .into());
         }
     }
     Ok((out, checkpoint))

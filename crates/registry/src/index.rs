@@ -122,6 +122,9 @@ impl WriteTx {
     }
 }
 
+/// The write connection's page cache (SQLite's `cache_size`: negative is KiB): 64 MiB.
+const WRITE_CACHE: &str = "-65536";
+
 /// The PostgreSQL notification channel of index changes.
 const CHANGES: &str = "cairn_index_changed";
 
@@ -141,9 +144,12 @@ impl Index {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // SQLite's default page cache is 2 MiB: an index of a million entries is hundreds
+        // of MiB, and every insert lands at a random place in several B-trees (digests,
+        // search keys), so a reindex would read pages back from the OS at every step.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", WRITE_CACHE))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new()

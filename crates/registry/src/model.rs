@@ -43,6 +43,8 @@ pub struct FindQuery {
     pub digest: Option<Digest>,
     /// Digest prefix.
     pub digest_short: Option<DigestPrefix>,
+    /// Only variants whose upload signature verified under this key id (lowercase hex).
+    pub key_id: Option<String>,
     /// Matching variants to pass over before the first returned.
     pub skip: u32,
     /// Most variants returned (already clamped to [`MAX_LIMIT`]).

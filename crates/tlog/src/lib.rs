@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod bundles;
 pub mod checkpoint;
 pub mod entry;
 mod error;

@@ -59,6 +59,8 @@ pub struct LogHandle {
     dirty: Arc<std::sync::atomic::AtomicBool>,
     store: Arc<dyn TileStore>,
     verifier: NoteVerifier,
+    /// Where entries lie in full bundles read before.
+    offsets: Arc<crate::bundles::BundleOffsets>,
 }
 
 impl std::fmt::Debug for LogHandle {
@@ -93,6 +95,7 @@ impl LogHandle {
             dirty: Arc::default(),
             store,
             verifier,
+            offsets: Arc::default(),
         })
     }
 
@@ -115,6 +118,7 @@ impl LogHandle {
             dirty: Arc::default(),
             store,
             verifier,
+            offsets: Arc::default(),
         };
         handle.observe(checkpoint)?;
         Ok(handle)
@@ -322,7 +326,8 @@ impl LogHandle {
 
     /// Published entries at `indexes` (increasing; any beyond the published size are left
     /// out), reading each bundle they fall in once and hashing only those entries against
-    /// their leaves: a search's scattered hits cost one read per bundle, not per entry.
+    /// their leaves: a search's scattered hits cost one read per bundle, not per entry, and
+    /// in a full bundle read before, one ranged read of the entry alone.
     pub fn entries_at(&self, indexes: &[u64]) -> Result<Vec<Vec<u8>>, Error> {
         let size = self.size();
         let mut out = Vec::with_capacity(indexes.len());
@@ -332,39 +337,89 @@ impl LogHandle {
                 break;
             }
             let bundle = first / TILE_WIDTH;
+            let end = (bundle + 1) * TILE_WIDTH;
+            let within = rest.iter().take_while(|&&i| i < end && i < size).count();
+            let (here, later) = rest.split_at(within);
             let width = (size - bundle * TILE_WIDTH).min(TILE_WIDTH);
             let path = TilePath {
                 kind: tile::TileKind::Entries,
                 index: bundle,
                 partial: (width < TILE_WIDTH).then_some(width as u8),
             };
-            let data = self.tile(&path)?.ok_or_else(|| Error::Fetch {
-                path: path.to_string(),
-                failure: FetchFailure::Missing,
-            })?;
-            let entries = tile::decode_bundle(&data)?;
-            let end = (bundle + 1) * TILE_WIDTH;
-            let within = rest.iter().take_while(|&&i| i < end && i < size).count();
+            let entries = match self.offsets.get(bundle).filter(|_| path.partial.is_none()) {
+                Some(offsets) => self.read_ranges(&path, &offsets, here)?,
+                None => self.read_bundle(&path, here)?,
+            };
             let tree = self.tree();
-            for &i in &rest[..within] {
-                let entry = entries.get((i % TILE_WIDTH) as usize).ok_or_else(|| {
-                    Error::Inconsistent(Inconsistency::EntryCount {
-                        path: path.to_string(),
-                        expected: path.width(),
-                        found: entries.len() as u64,
-                    })
-                })?;
-                if merkle::leaf_hash(entry) != tree.node(0, i)? {
+            for (&i, entry) in here.iter().zip(entries) {
+                if merkle::leaf_hash(&entry) != tree.node(0, i)? {
                     return Err(Error::EntryAltered {
                         index: i,
                         path: path.to_string(),
                     });
                 }
-                out.push(entry.to_vec());
+                out.push(entry);
             }
-            rest = &rest[within..];
+            rest = later;
         }
         Ok(out)
+    }
+
+    /// Entries `here` of the bundle at `path`, read whole (and, when full, its offsets kept).
+    fn read_bundle(&self, path: &TilePath, here: &[u64]) -> Result<Vec<Vec<u8>>, Error> {
+        let data = self.tile(path)?.ok_or_else(|| Error::Fetch {
+            path: path.to_string(),
+            failure: FetchFailure::Missing,
+        })?;
+        let entries = tile::decode_bundle(&data)?;
+        if path.partial.is_none() && entries.len() as u64 == TILE_WIDTH {
+            self.offsets.keep(path.index, &entries);
+        }
+        here.iter()
+            .map(|&i| {
+                entries
+                    .get((i % TILE_WIDTH) as usize)
+                    .map(|e| e.to_vec())
+                    .ok_or_else(|| {
+                        Error::Inconsistent(Inconsistency::EntryCount {
+                            path: path.to_string(),
+                            expected: path.width(),
+                            found: entries.len() as u64,
+                        })
+                    })
+            })
+            .collect()
+    }
+
+    /// Entries `here` of the full bundle at `path`, each read alone at its known offset.
+    fn read_ranges(
+        &self,
+        path: &TilePath,
+        offsets: &[u32],
+        here: &[u64],
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let name = path.to_string();
+        here.iter()
+            .map(|&i| {
+                let k = (i % TILE_WIDTH) as usize;
+                let (start, end) = match (offsets.get(k), offsets.get(k + 1)) {
+                    (Some(&s), Some(&e)) if e >= s + 2 => (u64::from(s) + 2, u64::from(e)),
+                    _ => {
+                        return Err(Error::Internal(format!("bundle offsets of {name}")));
+                    }
+                };
+                self.store
+                    .read_range(&name, start, (end - start) as usize)
+                    .map_err(|e| Error::Fetch {
+                        path: name.clone(),
+                        failure: FetchFailure::Io(e),
+                    })?
+                    .ok_or_else(|| Error::Fetch {
+                        path: name.clone(),
+                        failure: FetchFailure::Missing,
+                    })
+            })
+            .collect()
     }
 }
 

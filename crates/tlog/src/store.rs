@@ -21,6 +21,18 @@ pub trait TileStore: Send + Sync + std::fmt::Debug {
     /// Whether any object's path starts with `prefix` (`tile/`, or a tile's path, which also
     /// matches its partial versions): how a writer tells an empty log from a damaged one.
     fn has_any(&self, prefix: &str) -> std::io::Result<bool>;
+    /// Reads `len` bytes of an object from `offset`; `None` when absent, an error when the
+    /// object is shorter. The default reads the whole object; a store that can read a
+    /// range (a file) reads only that.
+    fn read_range(&self, rel: &str, offset: u64, len: usize) -> std::io::Result<Option<Vec<u8>>> {
+        let Some(all) = self.read(rel)? else {
+            return Ok(None);
+        };
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        all.get(start..start.saturating_add(len))
+            .map(|b| Some(b.to_vec()))
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
+    }
 }
 
 impl<T: TileStore + ?Sized> TileStore for std::sync::Arc<T> {
@@ -35,6 +47,10 @@ impl<T: TileStore + ?Sized> TileStore for std::sync::Arc<T> {
     fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
         (**self).write(rel, bytes)
     }
+
+    fn read_range(&self, rel: &str, offset: u64, len: usize) -> std::io::Result<Option<Vec<u8>>> {
+        (**self).read_range(rel, offset, len)
+    }
 }
 
 impl TileStore for DirStore {
@@ -48,6 +64,17 @@ impl TileStore for DirStore {
 
     fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
         DirStore::write(self, rel, bytes)
+    }
+
+    fn read_range(&self, rel: &str, offset: u64, len: usize) -> std::io::Result<Option<Vec<u8>>> {
+        let file = match File::open(self.path(rel)?) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut out = vec![0; len];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut out, offset)?;
+        Ok(Some(out))
     }
 }
 

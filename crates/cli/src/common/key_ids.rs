@@ -3,10 +3,8 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use base64::Engine as _;
 use cairn_sign::PublicKey;
 use cairn_sign::openpgp::OpenPgpKey;
-use sha2::{Digest as _, Sha256};
 
 /// The OpenPGP public keys of a file (binary or armored, one or several).
 pub fn openpgp_keys_of(path: &Path) -> anyhow::Result<Vec<OpenPgpKey>> {
@@ -22,33 +20,6 @@ pub fn is_openpgp_file(path: &Path) -> anyhow::Result<bool> {
         .with_context(|| format!("reading {}", path.display()))?;
     Ok(head.first().is_some_and(|b| b & 0x80 != 0)
         || String::from_utf8_lossy(&head).contains("-----BEGIN PGP PUBLIC KEY BLOCK-----"))
-}
-
-/// The key ids of every `PUBLIC KEY` block of a PEM text: hex SHA-256 of the SPKI DER as
-/// Cairn encodes the key, or as it stands for algorithms Cairn only checks attestations
-/// with (in-toto RSA and P-384 keys).
-fn spki_ids(text: &str, origin: &str) -> anyhow::Result<Vec<String>> {
-    const BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
-    const END: &str = "-----END PUBLIC KEY-----";
-    let mut ids = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(BEGIN) {
-        let body_start = start + BEGIN.len();
-        let end = rest[body_start..]
-            .find(END)
-            .with_context(|| format!("{origin}: unterminated PEM block"))?
-            + body_start;
-        let body: String = rest[body_start..end].split_whitespace().collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .with_context(|| format!("{origin}: bad PEM"))?;
-        ids.push(match PublicKey::from_spki_der(&der) {
-            Ok(key) => key.id(),
-            Err(_) => hex::encode(Sha256::digest(der)),
-        });
-        rest = &rest[end + END.len()..];
-    }
-    Ok(ids)
 }
 
 /// The ids a `--key` argument stands for: a key file's key id (a private key file's public
@@ -68,11 +39,13 @@ pub fn key_ids(arg: &str) -> anyhow::Result<Vec<String>> {
         if text.contains("PRIVATE KEY-----") {
             return Ok(vec![PublicKey::from_file(path)?.id()]);
         }
-        let ids = spki_ids(&text, &format!("key {}", path.display()))?;
-        if ids.is_empty() {
+        // The registry's own rule for every in-toto key type (RSA and P-384 too).
+        let mut keys = cairn_sign::attestation::AttestationKeys::new();
+        keys.add_pem(&text, &format!("key {}", path.display()))?;
+        if keys.is_empty() {
             bail!("{} holds no PUBLIC KEY block", path.display());
         }
-        return Ok(ids);
+        return Ok(keys.ids());
     }
     if matches!(arg.len(), 40 | 64) && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(vec![arg.to_ascii_lowercase()]);

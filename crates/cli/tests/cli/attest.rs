@@ -275,7 +275,7 @@ fn links_are_added_proven_found_byte_for_byte_and_searched_by_signer() {
         .lines()
         .find(|l| l.contains(&crate::util::sha256_hex(&kept)))
         .unwrap();
-    assert!(kept_line.contains("still served"), "{lines}");
+    assert!(kept_line.contains("no deletion logged"), "{lines}");
     let gone_line = lines.lines().find(|l| l.contains(&gone_digest)).unwrap();
     assert!(gone_line.contains("deleted by entry"), "{lines}");
     assert!(

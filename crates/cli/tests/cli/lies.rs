@@ -287,13 +287,15 @@ fn a_search_answering_other_entries_or_false_deletions_is_refused() {
             .output()
             .unwrap()
     };
+    let b_meta: Value = serde_json::from_slice(&w.get(&format!("/files/{b}/metadata"))).unwrap();
+    let b_index = b_meta["log_index"].as_u64().unwrap();
     let honest = search(&a);
     assert!(
         honest.status.success(),
         "{}",
         String::from_utf8_lossy(&honest.stderr)
     );
-    assert!(String::from_utf8_lossy(&honest.stdout).contains("still served"));
+    assert!(String::from_utf8_lossy(&honest.stdout).contains("no deletion logged"));
     for (lie, says) in [
         (
             Lie::SearchOther {
@@ -302,7 +304,15 @@ fn a_search_answering_other_entries_or_false_deletions_is_refused() {
             },
             "the registry answered an entry the query does not match",
         ),
-        (Lie::SearchDeletion { by: 0 }, "is named as the deletion"),
+        (
+            Lie::SearchDeletion { by: 0 },
+            "is named as the deletion of the later entry",
+        ),
+        (
+            Lie::SearchDeletion { by: b_index },
+            "the log shows no such deletion there",
+        ),
+        (Lie::SearchNextBack, "does not move forward"),
     ] {
         w.lie(lie);
         let out = search(&a);

@@ -67,6 +67,32 @@ async fn admin_reindex_rebuilds_a_shared_index_from_the_log() {
         .args(shared_storage_args(&database, &bucket)));
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("index rebuilt from 4 log entries"), "{said}");
+    // The search index alone, rows lost behind the registry's back too.
+    let pool = sqlx::PgPool::connect(&database).await.unwrap();
+    let rows = |pool: sqlx::PgPool| async move {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM search")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        n
+    };
+    let before = rows(pool.clone()).await;
+    sqlx::query("DELETE FROM search WHERE log_index = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = ok(cairn()
+        .envs(cairn_testkit::s3::CREDENTIALS)
+        .args(["admin", "reindex", "--search", "--data"])
+        .arg(&data)
+        .args(shared_storage_args(&database, &bucket)));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("search index rebuilt from 4 log entries"),
+        "{said}"
+    );
+    assert_eq!(rows(pool.clone()).await, before);
+    pool.close().await;
 
     let served = start();
     assert_eq!(text(&format!("{}/plugins", served.url)).await, listing);

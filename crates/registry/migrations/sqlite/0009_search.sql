@@ -19,3 +19,8 @@ CREATE TABLE policies (
     created_ns INTEGER NOT NULL,
     log_index  INTEGER NOT NULL
 );
+
+-- An index made before the search index existed holds entries the table lacks: a row here
+-- until the registry has built the table from the whole log (in the transaction that does).
+CREATE TABLE search_pending (id INTEGER PRIMARY KEY CHECK (id = 1));
+INSERT INTO search_pending (id) SELECT 1 FROM log_state WHERE applied > 0;

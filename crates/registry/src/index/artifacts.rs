@@ -251,6 +251,9 @@ impl Index {
                     .push(") = ")
                     .push_bind(prefix.as_str().to_owned());
             }
+            if let Some(key_id) = &query.key_id {
+                sql.push(" AND a.key_id = ").push_bind(key_id.clone());
+            }
             sql.push(" ORDER BY v.plugin_version DESC, v.created_ns DESC, v.id DESC LIMIT ")
                 .push_bind(i64::from(query.limit))
                 .push(" OFFSET ")

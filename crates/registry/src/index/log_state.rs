@@ -96,15 +96,4 @@ impl Index {
         });
         Ok(())
     }
-
-    /// Moves the replay point back to the log's start, so the next replay applies every
-    /// entry again (idempotent): how a table added to the projection is filled.
-    pub(crate) async fn replay_from_start(&self) -> Result<(), Error> {
-        on_pool!(self, write, |pool, Db| {
-            sqlx::query("UPDATE log_state SET applied = 0 WHERE id = 1")
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
 }

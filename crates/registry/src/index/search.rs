@@ -52,6 +52,8 @@ pub(crate) fn tag_of(entry: &LogEntry) -> i16 {
 
 /// The tag of `delete` entries.
 pub(crate) const TAG_DELETE: i16 = 2;
+/// The tag of `attestation` entries.
+pub(crate) const TAG_ATTESTATION: i16 = 6;
 /// The tag of `package_delete` entries.
 pub(crate) const TAG_PACKAGE_DELETE: i16 = 8;
 
@@ -79,15 +81,29 @@ pub(crate) async fn insert_rows(tx: &mut WriteTx, rows: &[SearchRow]) -> Result<
     Ok(())
 }
 
+/// Replaces every row of the search table by `rows` inside `tx`, and marks it built.
+pub(crate) async fn replace_all(tx: &mut WriteTx, rows: &[SearchRow]) -> Result<(), Error> {
+    on_tx!(tx, |conn, Db| {
+        sqlx::query("DELETE FROM search")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM search_pending")
+            .execute(&mut *conn)
+            .await?;
+    });
+    insert_rows(tx, rows).await
+}
+
 impl Index {
-    /// Whether the search index holds no row (an index made before it existed).
-    pub(crate) async fn search_is_empty(&self) -> Result<bool, Error> {
+    /// Whether the search table still waits to be built from the whole log (an index made
+    /// before it existed).
+    pub(crate) async fn search_pending(&self) -> Result<bool, Error> {
         let any: Option<i64> = on_pool!(self, read, |pool, Db| {
-            sqlx::query_scalar("SELECT log_index FROM search LIMIT 1")
+            sqlx::query_scalar("SELECT id FROM search_pending LIMIT 1")
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(any.is_none())
+        Ok(any.is_some())
     }
 
     /// Log indexes of entries stored under `key`, increasing, after `after`, at most

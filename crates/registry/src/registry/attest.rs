@@ -3,9 +3,12 @@
 use cairn_sign::attestation::Attestation;
 
 use super::Registry;
+use cairn_api::SearchKey;
+
 use super::journal::{Logged, parse_logged};
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::index::search::{TAG_ATTESTATION, key_hash};
 use crate::log_entry::LogEntry;
 use crate::opening::read_blocking;
 
@@ -65,16 +68,31 @@ impl Registry {
             .map_err(Error::from)
     }
 
-    /// The index of the attestation entry of document `digest`, if it was logged (found
-    /// in the search index, and checked against the entry itself).
+    /// The index of the attestation entry of document `digest`, if it was logged: the
+    /// search index's attestation rows under this digest, each checked against its entry.
+    /// An entry sequenced but not yet published (the shared log, another instance) is
+    /// waited for, so it is found rather than logged twice.
     pub async fn attestation_entry(&self, digest: &Digest) -> Result<Option<u64>, Error> {
-        let page = self
-            .search(cairn_api::SearchKey::Digest, &digest.to_hex(), None, 64)
-            .await?;
-        for hit in page.hits {
-            if let LogEntry::Attestation { digest: d, .. } = parse_logged(hit.index, &hit.bytes)? {
-                if d.eq_ignore_ascii_case(&digest.to_hex()) {
-                    return Ok(Some(hit.index));
+        let hex = digest.to_hex();
+        let key = key_hash(SearchKey::Digest, &hex);
+        let rows = self.index.tagged(&[key], &[TAG_ATTESTATION]).await?;
+        let mut candidates: Vec<u64> = rows
+            .iter()
+            .filter_map(|(_, at, _)| u64::try_from(*at).ok())
+            .collect();
+        candidates.sort_unstable();
+        for at in candidates {
+            if at >= self.log.size() {
+                self.log
+                    .covering(at, self.log_wait)
+                    .await
+                    .map_err(|_| Error::NotYetLogged(at))?;
+            }
+            for bytes in self.read_at(vec![at]).await? {
+                if let LogEntry::Attestation { digest: d, .. } = parse_logged(at, &bytes)? {
+                    if d.eq_ignore_ascii_case(&hex) {
+                        return Ok(Some(at));
+                    }
                 }
             }
         }

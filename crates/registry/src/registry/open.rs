@@ -87,19 +87,10 @@ impl Registry {
         if !registry.shared() {
             registry.replay().await?;
         }
-        // An index made before the search index existed: the log's entries go into it
-        // once, as a replay from the start (embedded) or a rebuild (shared) would put them.
-        if registry.log.size() > 0 && registry.index.search_is_empty().await? {
-            tracing::info!(
-                size = registry.log.size(),
-                "building the search index from the log"
-            );
-            if registry.shared() {
-                registry.rebuild_shared().await?;
-            } else {
-                registry.index.replay_from_start().await?;
-                registry.replay().await?;
-            }
+        // An index made before the search index existed: it is built from the whole log
+        // once (the marker goes in the transaction that builds it, so a crash retries).
+        if registry.index.search_pending().await? {
+            registry.rebuild_search().await?;
         }
         // The anomaly gauges start from each host's newest report, not from zero.
         for (host, report) in registry.index.latest_reports().await? {
@@ -111,6 +102,13 @@ impl Registry {
         registry.index.watch(move || {
             generation.fetch_add(1, Ordering::AcqRel);
         })?;
+        Ok(registry)
+    }
+
+    /// Rebuilds the search index alone from the log (see [`Registry::rebuild_search`]).
+    pub async fn reindex_search(config: RegistryConfig) -> Result<Self, Error> {
+        let registry = Self::open(config).await?;
+        registry.rebuild_search().await?;
         Ok(registry)
     }
 

@@ -42,6 +42,11 @@ impl Registry {
             previous.check_update(&policy, now).map_err(bad)?;
         }
         let version = policy.doc().version;
+        if i64::try_from(version).is_err() {
+            return Err(bad(format!(
+                "version {version} is beyond what the index stores"
+            )));
+        }
         let logged = Logged::new(
             LogEntry::Policy {
                 version,

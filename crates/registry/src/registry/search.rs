@@ -8,6 +8,12 @@ use super::journal::parse_logged;
 use crate::error::Error;
 use crate::index::search::{TAG_DELETE, TAG_PACKAGE_DELETE, key_hash};
 
+/// Pages of candidates that all turned out to collide read before answering an empty page.
+const COLLIDED_PAGES: u32 = 4;
+
+/// Entries read from the log at a time when the search index is rebuilt.
+const REBUILD_READ: u64 = 16 * 1024;
+
 /// One entry a search found.
 #[derive(Clone, Debug)]
 pub struct Found {
@@ -87,29 +93,38 @@ impl Registry {
         // Rows of entries sequenced but not yet published (the shared log's) are left for
         // a later search: only what a checkpoint covers is answered.
         let size = self.log.size();
-        let mut ids = self
-            .index
-            .search(key_hash(key, &value), after, limit.saturating_add(1))
-            .await?;
-        ids.retain(|i| *i < size);
-        let next = (ids.len() > limit as usize).then(|| ids[limit as usize - 1]);
-        ids.truncate(limit as usize);
-        let mut hits = Vec::with_capacity(ids.len());
-        let mut parsed = Vec::with_capacity(ids.len());
-        for (index, bytes) in ids.iter().copied().zip(self.read_at(ids.clone()).await?) {
-            let entry = parse_logged(index, &bytes)?;
-            if search_keys(&entry)
-                .iter()
-                .any(|(k, v)| *k == key && *v == value)
-            {
-                hits.push(Found {
-                    index,
-                    bytes,
-                    deleted_by: None,
-                });
-                parsed.push(entry);
+        let (mut after, mut hits, mut parsed) = (after, Vec::new(), Vec::new());
+        // A page whose candidates all collided reads on, a few pages at most: then the
+        // answer is an empty page with where to go on.
+        let mut rounds = 0;
+        let next = loop {
+            rounds += 1;
+            let mut ids = self
+                .index
+                .search(key_hash(key, &value), after, limit.saturating_add(1))
+                .await?;
+            ids.retain(|i| *i < size);
+            let next = (ids.len() > limit as usize).then(|| ids[limit as usize - 1]);
+            ids.truncate(limit as usize);
+            for (index, bytes) in ids.iter().copied().zip(self.read_at(ids.clone()).await?) {
+                let entry = parse_logged(index, &bytes)?;
+                if search_keys(&entry)
+                    .iter()
+                    .any(|(k, v)| *k == key && *v == value)
+                {
+                    hits.push(Found {
+                        index,
+                        bytes,
+                        deleted_by: None,
+                    });
+                    parsed.push(entry);
+                }
             }
-        }
+            match next {
+                Some(n) if hits.is_empty() && rounds < COLLIDED_PAGES => after = Some(n),
+                _ => break next,
+            }
+        };
         self.find_deletions(&mut hits, &parsed).await?;
         Ok(SearchPage { value, hits, next })
     }
@@ -157,6 +172,47 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// Rebuilds the search index alone from the whole log, in one transaction (a crash
+    /// leaves the old one whole): what an index made before the search index gets at start,
+    /// and `cairn admin reindex --search`. On PostgreSQL the transaction holds the shared
+    /// log's sequence lock, so no entry is sequenced meanwhile. Rows are inserted in key
+    /// order, so the table's B-tree is written front to back.
+    pub async fn rebuild_search(&self) -> Result<u64, Error> {
+        let mut tx = self.index.begin().await?;
+        let size = if self.shared() {
+            let size = crate::index::log_state::lock_sequence(&mut tx).await?;
+            if size > 0 {
+                self.log
+                    .covering(size - 1, self.log_wait)
+                    .await
+                    .map_err(|_| Error::NotYetLogged(size - 1))?;
+            }
+            size
+        } else {
+            self.log.size()
+        };
+        let mut rows = Vec::new();
+        let mut from = 0;
+        while from < size {
+            let to = size.min(from + REBUILD_READ);
+            let entries = self.read_at((from..to).collect()).await?;
+            for (i, bytes) in (from..to).zip(&entries) {
+                rows.extend(crate::index::search::rows_of(&parse_logged(i, bytes)?, i));
+            }
+            from = to;
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        crate::index::search::replace_all(&mut tx, &rows).await?;
+        tx.commit().await?;
+        tracing::info!(
+            size,
+            rows = rows.len(),
+            "rebuilt the search index from the log"
+        );
+        Ok(size)
     }
 
     /// Published entries at `indexes` (increasing), each checked against its leaf.

@@ -25,6 +25,7 @@ pub struct FindParams {
     architecture: Option<String>,
     digest: Option<String>,
     digest_short: Option<String>,
+    key_id: Option<String>,
     skip: Option<u32>,
     limit: Option<u32>,
 }
@@ -55,7 +56,16 @@ impl FindParams {
                     .ok_or_else(|| bad("digest_short", "up to 64 lowercase hex characters"))
             })
             .transpose()?;
+        let key_id = self
+            .key_id
+            .map(|k| {
+                (k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .then(|| k.to_ascii_lowercase())
+                    .ok_or_else(|| bad("key_id", "64 hex characters"))
+            })
+            .transpose()?;
         Ok(FindQuery {
+            key_id,
             version: self.version,
             memflow_plugin_version: self.memflow_plugin_version,
             file_type,

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Query, State};
 use cairn_api::{DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SearchAnswer, SearchHit, SearchKey};
+use serde_json::value::RawValue;
 
 use super::log::{b64_all, log_error};
 use crate::app::AppState;
@@ -81,7 +82,7 @@ fn parse(q: SearchQuery) -> Result<Asked, ApiError> {
 pub async fn search(
     State(state): State<AppState>,
     Query(q): Query<SearchQuery>,
-) -> Result<Json<SearchAnswer>, ApiError> {
+) -> Result<Json<SearchAnswer<Box<RawValue>>>, ApiError> {
     let asked = parse(q)?;
     let page = state
         .registry
@@ -112,7 +113,19 @@ pub async fn search(
         };
         hits.push(SearchHit {
             index: found.index,
-            entry: serde_json::from_slice(&found.bytes).unwrap_or(serde_json::Value::Null),
+            // Logged entries are canonical JSON: passed on as they are, not parsed again.
+            entry: RawValue::from_string(String::from_utf8(found.bytes).map_err(|_| {
+                ApiError::from(cairn_registry::Error::Corrupt(format!(
+                    "log entry {} is not UTF-8",
+                    found.index
+                )))
+            })?)
+            .map_err(|e| {
+                ApiError::from(cairn_registry::Error::Corrupt(format!(
+                    "log entry {}: {e}",
+                    found.index
+                )))
+            })?,
             deleted_by: found.deleted_by,
             proof,
         });

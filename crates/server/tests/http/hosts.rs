@@ -17,7 +17,7 @@ pub(crate) fn host_key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32].into()).unwrap()
 }
 
-fn public_pem(key: &SigningKey) -> String {
+pub(crate) fn public_pem(key: &SigningKey) -> String {
     key.verifying_key()
         .to_public_key_pem(LineEnding::LF)
         .unwrap()

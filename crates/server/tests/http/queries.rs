@@ -237,3 +237,36 @@ async fn listings_follow_every_write() {
     );
     assert_eq!(count(&app.get_json("/plugins").await), 1);
 }
+
+/// `key_id` selects the variants whose upload signature verified under that key
+/// (memflow-registry ignored it).
+#[tokio::test]
+async fn variants_are_filtered_by_the_key_that_signed_them() {
+    let other = crate::hosts::host_key(21);
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("other.pub.pem");
+    std::fs::write(&pem, crate::hosts::public_pem(&other)).unwrap();
+    let app = TestApp::start_with(|c| c.registry.public_keys.push(pem.clone())).await;
+    let mine = app
+        .upload_ok(fixture("libmemflow_synthc.x86_64.so"), "Added")
+        .await;
+    let theirs = padded_plugin(9);
+    let sig = crate::util::sign_with(&other, &theirs);
+    assert_eq!(app.upload(theirs.clone(), &sig).await.status(), 200);
+    let theirs = crate::util::sha256_hex(&theirs);
+    let key_of = |meta: Value| meta["key_id"].as_str().unwrap().to_owned();
+    let my_key = key_of(app.get_json(&format!("/files/{mine}/metadata")).await);
+    let their_key = key_of(app.get_json(&format!("/files/{theirs}/metadata")).await);
+    assert_ne!(my_key, their_key);
+    let by = |key: String| format!("/plugins/synthc?key_id={key}");
+    assert_eq!(
+        digests(&app.get_json(&by(my_key.clone())).await),
+        vec![mine]
+    );
+    assert_eq!(
+        digests(&app.get_json(&by(their_key.to_uppercase())).await),
+        vec![theirs]
+    );
+    assert_eq!(count(&app.get_json(&by("ab".repeat(32))).await), 0);
+    assert_eq!(app.get(&by("zz".into())).await.status(), 400);
+}

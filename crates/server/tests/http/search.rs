@@ -277,7 +277,8 @@ async fn search_proofs_verify_and_bad_queries_are_refused() {
     }
 }
 
-/// Empties the search table as an index made before it existed would have it.
+/// Empties the search table and marks it unbuilt, as the migration leaves an index made
+/// before the search index existed.
 async fn forget_search(app: &TestApp) {
     use sqlx::Connection as _;
     match app.database() {

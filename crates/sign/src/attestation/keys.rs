@@ -93,6 +93,12 @@ impl AttestationKeys {
         self.keys.len()
     }
 
+    /// Every key's id (hex SHA-256 of its SPKI DER), in the order added: the ids an
+    /// attestation's `signers` name them by.
+    pub fn ids(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.id.clone()).collect()
+    }
+
     /// Every key.
     pub(super) fn iter(&self) -> impl Iterator<Item = &AttestationKey> {
         self.keys.iter()

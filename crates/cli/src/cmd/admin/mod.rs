@@ -28,6 +28,9 @@ pub enum AdminCommand {
         /// The registry's data directory.
         #[arg(long)]
         data: PathBuf,
+        /// Rebuild only the log's search index (in one transaction).
+        #[arg(long)]
+        search: bool,
         #[command(flatten)]
         log: LogKeyArgs,
         #[command(flatten)]
@@ -155,11 +158,16 @@ pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         AdminCommand::Host(cmd) => hosts::host(cmd),
         AdminCommand::Baseline(cmd) => hosts::baseline(cmd),
-        AdminCommand::Reindex { data, log, storage } => {
+        AdminCommand::Reindex {
+            data,
+            search,
+            log,
+            storage,
+        } => {
             let mut config = RegistryConfig::new(&data);
             config.log = log.to_log_key();
             storage.apply(&mut config);
-            reindex(config)
+            reindex(config, search)
         }
         AdminCommand::Verify {
             data,
@@ -188,7 +196,7 @@ pub fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn reindex(config: RegistryConfig) -> anyhow::Result<ExitCode> {
+fn reindex(config: RegistryConfig, search_only: bool) -> anyhow::Result<ExitCode> {
     if config.database.is_none() && config.object_store.is_none() {
         let data = &config.data_dir;
         if !data.join("log/checkpoint").exists() {
@@ -197,11 +205,15 @@ fn reindex(config: RegistryConfig) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let size = runtime.block_on(async {
-        let registry = Registry::reindex(config)
-            .await
-            .context("rebuilding the index")?;
+        let registry = if search_only {
+            Registry::reindex_search(config).await
+        } else {
+            Registry::reindex(config).await
+        }
+        .context("rebuilding the index")?;
         Ok::<_, anyhow::Error>(registry.log().size())
     })?;
-    println!("index rebuilt from {size} log entries");
+    let what = if search_only { "search index" } else { "index" };
+    println!("{what} rebuilt from {size} log entries");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,8 @@
 //! `cairn log search`: entries by digest, subject, material, signer key, name or host,
 //! each proven in the log. Searching by key answers "everything key K ever signed, and
-//! which of it is still served" in one provable command.
+//! which of it was deleted since" in one command: every entry printed and every deletion
+//! named is proven; a publication shown without a deletion is one whose deletion the
+//! registry did not show (absence is what no log proof covers).
 
 use std::process::ExitCode;
 
@@ -119,7 +121,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                     "kind": kind(&h.entry),
                     "entry": h.entry,
                     "deleted_by": h.deleted_by,
-                    "served": served(h),
+                    "deleted": served(h).map(|s| !s),
                 })
             })
             .collect();
@@ -148,7 +150,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// For what an entry publishes: whether the log shows it still served (no deletion).
+/// For what an entry publishes: whether no deletion of it was shown (the registry's search
+/// named none; a named one is proven).
 fn served(h: &ProvenHit) -> Option<bool> {
     matches!(
         h.entry,
@@ -217,7 +220,7 @@ fn line(h: &ProvenHit) -> String {
     };
     let state = match (served(h), h.deleted_by) {
         (Some(_), Some(by)) => format!("  deleted by entry {by}"),
-        (Some(_), None) => "  still served".to_owned(),
+        (Some(_), None) => "  no deletion logged".to_owned(),
         _ => String::new(),
     };
     format!("{:>8}  {:<14}  {what}{state}", h.index, kind(&h.entry))

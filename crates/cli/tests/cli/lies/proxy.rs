@@ -45,6 +45,8 @@ pub(crate) enum Lie {
     SearchOther { asked: String, served: String },
     /// Names entry `by` as the deletion of every hit of a log search.
     SearchDeletion { by: u64 },
+    /// Says every log search answer's next page starts after entry 0.
+    SearchNextBack,
 }
 
 const NEW_PACKAGE: &str = "/packages/pkg/2.0.0";
@@ -188,6 +190,7 @@ fn rewrite(lie: &Lie, path: &str, bytes: Vec<u8>) -> Vec<u8> {
                 hit["deleted_by"] = json!(by);
             }
         }),
+        Lie::SearchNextBack if path == "/log/search" => json_edit(&bytes, |v| v["next"] = json!(0)),
         Lie::MetadataTime if metadata => {
             json_edit(&bytes, |v| v["created_at"] = json!("2020-01-01T00:00:00"))
         }
