@@ -73,6 +73,7 @@ macro_rules! on_tx {
     };
 }
 
+mod artifact_runs;
 pub(crate) mod artifacts;
 pub(crate) mod efi;
 pub(crate) mod hosts;

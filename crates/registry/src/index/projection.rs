@@ -3,7 +3,9 @@
 //! and migrate all call it, so the index the write path builds and the one rebuilt from the
 //! log are the same by construction.
 
-use super::{Index, WriteTx, artifacts, efi, hosts, packages, policies, scans, search};
+use super::{
+    Index, WriteTx, artifact_runs, artifacts, efi, hosts, packages, policies, scans, search,
+};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::log_entry::{EntryCodec as _, LogEntry};
@@ -23,10 +25,19 @@ pub(crate) async fn apply(tx: &mut WriteTx, entry: &LogEntry, at: u64) -> Result
 /// search rows in few statements: what replay and reindex use.
 pub(crate) async fn apply_all(tx: &mut WriteTx, entries: &[(u64, LogEntry)]) -> Result<(), Error> {
     let mut rows = Vec::new();
+    // Consecutive artifacts go in together (`artifact_runs`): the same rows, fewer statements.
+    let mut run = Vec::new();
     for (at, entry) in entries {
-        apply_rows(tx, entry, *at).await?;
+        match entry.to_artifact(*at)? {
+            Some(artifact) => run.push(artifact),
+            None => {
+                artifact_runs::insert_run(tx, &std::mem::take(&mut run)).await?;
+                apply_rows(tx, entry, *at).await?;
+            }
+        }
         rows.extend(search::rows_of(entry, *at));
     }
+    artifact_runs::insert_run(tx, &run).await?;
     search::insert_rows(tx, &rows).await
 }
 

@@ -98,12 +98,13 @@ impl Index {
     /// Whether the search table still waits to be built from the whole log (an index made
     /// before it existed).
     pub(crate) async fn search_pending(&self) -> Result<bool, Error> {
-        let any: Option<i64> = on_pool!(self, read, |pool, Db| {
-            sqlx::query_scalar("SELECT id FROM search_pending LIMIT 1")
-                .fetch_optional(pool)
+        // count(*) is a 64-bit integer on both engines.
+        let pending: i64 = on_pool!(self, read, |pool, Db| {
+            sqlx::query_scalar("SELECT count(*) FROM search_pending")
+                .fetch_one(pool)
                 .await?
         });
-        Ok(any.is_some())
+        Ok(pending > 0)
     }
 
     /// Log indexes of entries stored under `key`, increasing, after `after`, at most

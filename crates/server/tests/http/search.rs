@@ -278,27 +278,46 @@ async fn search_proofs_verify_and_bad_queries_are_refused() {
 }
 
 /// Empties the search table and marks it unbuilt, as the migration leaves an index made
-/// before the search index existed.
+/// before the search index existed; then reads both back through a fresh connection.
 async fn forget_search(app: &TestApp) {
     use sqlx::Connection as _;
-    match app.database() {
+    const FORGET: [&str; 2] = [
+        "DELETE FROM search",
+        "INSERT INTO search_pending (id) VALUES (1)",
+    ];
+    const STATE: &str =
+        "SELECT (SELECT count(*) FROM search), (SELECT count(*) FROM search_pending)";
+    let state: (i64, i64) = match app.database() {
         Some(url) => {
             let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query("DELETE FROM search")
-                .execute(&mut db)
-                .await
-                .unwrap();
+            for sql in FORGET {
+                sqlx::query(sql).execute(&mut db).await.unwrap();
+            }
+            db.close().await.unwrap();
+            let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+            let state = sqlx::query_as(STATE).fetch_one(&mut db).await.unwrap();
+            db.close().await.unwrap();
+            state
         }
         None => {
             let path = app.data_dir().join("index.db");
             let url = format!("sqlite://{}", path.display());
             let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query("DELETE FROM search")
-                .execute(&mut db)
-                .await
-                .unwrap();
+            for sql in FORGET {
+                sqlx::query(sql).execute(&mut db).await.unwrap();
+            }
+            db.close().await.unwrap();
+            let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let state = sqlx::query_as(STATE).fetch_one(&mut db).await.unwrap();
+            db.close().await.unwrap();
+            state
         }
-    }
+    };
+    assert_eq!(
+        state,
+        (0, 1),
+        "search rows, pending marker after forgetting"
+    );
 }
 
 #[tokio::test]
