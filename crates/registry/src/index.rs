@@ -78,6 +78,7 @@ pub(crate) mod artifacts;
 pub(crate) mod efi;
 pub(crate) mod hosts;
 pub(crate) mod log_state;
+pub(crate) mod overview;
 pub(crate) mod packages;
 pub(crate) mod policies;
 pub(crate) mod projection;

@@ -56,6 +56,7 @@ pub use cairn_sign::attestation;
 pub use cairn_sign::{SignatureCheck, SignatureDefect, TrustedKeys};
 pub use digest::{Digest, DigestPrefix};
 pub use error::Error;
+pub use index::overview::{PluginOverview, VariantGroup};
 pub use index::packages::PackageQuery;
 pub use index::{Index, Snapshot};
 pub use log_entry::{EntryCodec, LogEntry};

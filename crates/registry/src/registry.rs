@@ -176,6 +176,16 @@ impl Registry {
         self.index.plugins().await
     }
 
+    /// Every plugin with its latest version and number of variants (what a browser lists).
+    pub async fn plugin_overview(&self) -> Result<Vec<crate::PluginOverview>, Error> {
+        self.index.plugin_overview().await
+    }
+
+    /// A plugin's variants grouped by ABI, file type and architecture.
+    pub async fn variant_groups(&self, name: &str) -> Result<Vec<crate::VariantGroup>, Error> {
+        self.index.variant_groups(name).await
+    }
+
     /// Variants of a plugin matching a query.
     pub async fn find(&self, name: &str, query: &FindQuery) -> Result<Vec<PluginVariant>, Error> {
         self.index.find(name, query).await

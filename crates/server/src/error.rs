@@ -37,6 +37,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What the client is told (never internals: see [`From<Error>`]).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 /// The one place registry errors become status codes.

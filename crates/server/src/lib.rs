@@ -31,6 +31,7 @@ mod range;
 mod router;
 mod server;
 mod token;
+pub mod ui;
 
 pub use app::{App, AppState};
 pub use config::ServerConfig;

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/log/proof/consistency", get(log::consistency));
     memflow
         .merge(cairn)
+        .merge(crate::ui::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::count_requests,

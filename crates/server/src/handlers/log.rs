@@ -203,12 +203,21 @@ pub async fn scan_proof(
     entry_proof(&state, index, &headers).await
 }
 
-/// Entry `index` with its inclusion proof for the current checkpoint.
-pub(crate) async fn entry_proof(
-    state: &AppState,
-    index: u64,
-    headers: &HeaderMap,
-) -> Result<Response, ApiError> {
+/// An entry with its inclusion proof for the checkpoint it was made for.
+pub(crate) struct ProofParts {
+    /// The signed checkpoint, as served.
+    pub checkpoint: String,
+    /// The entry's index.
+    pub index: u64,
+    /// The inclusion proof for the checkpoint's size.
+    pub hashes: Vec<cairn_tlog::Hash>,
+    /// The entry's logged bytes.
+    pub entry: Vec<u8>,
+}
+
+/// Entry `index` with its inclusion proof for the current checkpoint: what the JSON and
+/// text proofs and the UI's proof pages all show, so they always agree.
+pub(crate) async fn proof_parts(state: &AppState, index: u64) -> Result<ProofParts, ApiError> {
     let log = state.registry.log();
     // Take the checkpoint first: the proof is made for exactly its size.
     let checkpoint = log.checkpoint().to_string();
@@ -216,7 +225,27 @@ pub(crate) async fn entry_proof(
         .map_err(log_error)?
         .size;
     let hashes = log.inclusion_proof(index, size).map_err(log_error)?;
-    let bytes = read_entry(state, index).await?;
+    let entry = read_entry(state, index).await?;
+    Ok(ProofParts {
+        checkpoint,
+        index,
+        hashes,
+        entry,
+    })
+}
+
+/// Entry `index` with its inclusion proof for the current checkpoint.
+pub(crate) async fn entry_proof(
+    state: &AppState,
+    index: u64,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let ProofParts {
+        checkpoint,
+        index,
+        hashes,
+        entry: bytes,
+    } = proof_parts(state, index).await?;
     let wants_text = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

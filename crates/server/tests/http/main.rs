@@ -19,5 +19,6 @@ mod scans;
 mod search;
 mod timeouts;
 mod trust;
+mod ui;
 mod uploads;
 mod util;
