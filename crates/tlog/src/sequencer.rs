@@ -282,6 +282,13 @@ impl LogHandle {
         merkle::inclusion_proof(&*self.tree(), index, size)
     }
 
+    /// The root hash of the published tree's first `size` leaves: what a checkpoint of that
+    /// size must have signed.
+    pub fn root_at(&self, size: u64) -> Result<Hash, Error> {
+        self.check_size(size)?;
+        merkle::root(&*self.tree(), size)
+    }
+
     /// Consistency proof between two published sizes.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, Error> {
         self.check_size(new)?;

@@ -235,7 +235,13 @@ pub async fn tlog_proof(
     let index = meta
         .log_index
         .ok_or_else(|| UiError::not_found("This file predates the log."))?;
-    let parts = proof_parts(&state, index).await?;
+    proof_download(&state, index, &digest.to_hex()).await
+}
+
+/// The proof of entry `index` against the current checkpoint as a C2SP tlog-proof file,
+/// with the entry in its extra data, to check offline; saved as `<name>.tlog-proof`.
+pub async fn proof_download(state: &AppState, index: u64, name: &str) -> Result<Response, UiError> {
+    let parts = proof_parts(state, index).await?;
     let text = cairn_tlog::TlogProof {
         extra: Some(parts.entry),
         index,
@@ -243,7 +249,7 @@ pub async fn tlog_proof(
         checkpoint: parts.checkpoint,
     }
     .to_text();
-    let disposition = format!("attachment; filename=\"{}.tlog-proof\"", digest.to_hex());
+    let disposition = format!("attachment; filename=\"{name}.tlog-proof\"");
     Ok((
         [
             (

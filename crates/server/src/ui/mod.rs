@@ -9,10 +9,15 @@
 //! file whose deletion is logged.
 
 mod assets;
+mod attestations;
 mod commands;
 mod files;
+mod hosts;
+mod keys;
+mod log;
 mod page;
 mod plugins;
+mod summary;
 mod text;
 
 use axum::Router;
@@ -33,6 +38,17 @@ pub fn router() -> Router<AppState> {
         .route("/ui/plugins/{name}/variants", get(plugins::group))
         .route("/ui/files/{digest}", get(files::show))
         .route("/ui/files/{digest}/tlog-proof", get(files::tlog_proof))
+        .route("/ui/log", get(log::show))
+        .route("/ui/log/entries", get(log::find))
+        .route("/ui/log/entries/{index}", get(log::entry))
+        .route("/ui/log/entries/{index}/tlog-proof", get(log::entry_proof))
+        .route("/ui/log/consistency", get(log::consistency))
+        .route("/ui/attestations/{digest}", get(attestations::show))
+        .route("/ui/keys", get(keys::find))
+        .route("/ui/keys/{key}", get(keys::show))
+        .route("/ui/hosts", get(hosts::list))
+        .route("/ui/hosts/{name}", get(hosts::show))
+        .route("/ui/scans/{digest}", get(hosts::scan))
         .route("/ui/static/{file}", get(assets::file))
         .route("/", get(|| async { Redirect::to("/ui/") }));
     ui.layer(axum::middleware::from_fn(page::security_headers))

@@ -14,3 +14,17 @@ pub fn time(t: &NaiveDateTime) -> String {
 pub fn b64(hash: &[u8]) -> String {
     B64.encode(hash)
 }
+
+/// `s` percent-encoded as one path segment (host names are plain already; this keeps a
+/// link right whatever they hold).
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -20,5 +20,7 @@ mod search;
 mod timeouts;
 mod trust;
 mod ui;
+mod ui_log;
+mod ui_scans;
 mod uploads;
 mod util;

@@ -22,30 +22,16 @@ const SYNTHC: [&str; 7] = [
     "libmemflow_synthc.universal.dylib",
 ];
 
-const DESCRIPTION: &[u8] = b"synthetic connector fixture for registry parser tests";
-
-/// The x86_64 fixture with its 6-byte name and its description replaced (same lengths).
-fn patched(name: &[u8; 6], description: &str) -> Vec<u8> {
-    let mut bytes = fixture("libmemflow_synthc.x86_64.so");
-    let find = |b: &[u8], needle: &[u8]| {
-        b.windows(needle.len())
-            .position(|w| w == needle)
-            .expect("fixture string")
-    };
-    let at = find(&bytes, b"synthc");
-    bytes[at..at + 6].copy_from_slice(name);
-    let mut text = description.as_bytes().to_vec();
-    assert!(text.len() <= DESCRIPTION.len());
-    text.resize(DESCRIPTION.len(), b' ');
-    let at = find(&bytes, DESCRIPTION);
-    bytes[at..at + DESCRIPTION.len()].copy_from_slice(&text);
+/// The x86_64 fixture with its name and description replaced, checked to still parse.
+pub(crate) fn patched(name: &[u8; 6], description: &str) -> Vec<u8> {
+    let bytes = cairn_testkit::fixtures::patched_plugin(name, description);
     let found = cairn_plugin::analyze(&bytes).unwrap();
     assert_eq!(found[0].name.as_bytes(), name);
     bytes
 }
 
 /// A page's body, after checking its status and the headers every UI answer carries.
-async fn page(app: &TestApp, path: &str, status: u16) -> String {
+pub(crate) async fn page(app: &TestApp, path: &str, status: u16) -> String {
     let r = app.get(path).await;
     assert_eq!(r.status(), status, "GET {path}");
     assert_eq!(
@@ -95,11 +81,30 @@ fn unescape(s: &str) -> String {
 }
 
 /// The text of the element with `id`, unescaped.
-fn by_id(body: &str, tag: &str, id: &str) -> String {
+pub(crate) fn by_id(body: &str, tag: &str, id: &str) -> String {
     let open = format!("<{tag} id=\"{id}\">");
     let start = body.find(&open).unwrap_or_else(|| panic!("no #{id}")) + open.len();
     let end = start + body[start..].find(&format!("</{tag}>")).unwrap();
     unescape(&body[start..end])
+}
+
+/// The hashes of the page's `<ol id="proof">`, decoded.
+pub(crate) fn proof_hashes(body: &str) -> Vec<cairn_tlog::Hash> {
+    use base64::Engine;
+    let start = body.find("<ol id=\"proof\">").expect("a proof list");
+    let end = start + body[start..].find("</ol>").unwrap();
+    body[start..end]
+        .split("<code class=\"digest\">")
+        .skip(1)
+        .map(|s| {
+            let b64 = s.split('<').next().unwrap();
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap()
+                .try_into()
+                .unwrap()
+        })
+        .collect()
 }
 
 /// Digests the page links to a file page of, in page order.
@@ -294,21 +299,7 @@ async fn the_file_page_proves_what_it_shows() {
     assert_eq!(entry["digest"], digest.as_str());
     assert_eq!(entry["kind"], "artifact");
     let canonical = cairn_tlog::entry::canonical(&entry);
-    let proof_start = body.find("<ol id=\"proof\">").unwrap();
-    let proof_end = proof_start + body[proof_start..].find("</ol>").unwrap();
-    let hashes: Vec<cairn_tlog::Hash> = body[proof_start..proof_end]
-        .split("<code class=\"digest\">")
-        .skip(1)
-        .map(|s| {
-            use base64::Engine;
-            let b64 = s.split('<').next().unwrap();
-            base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .unwrap()
-                .try_into()
-                .unwrap()
-        })
-        .collect();
+    let hashes = proof_hashes(&body);
     verify_inclusion(index, cp.size, &leaf_hash(&canonical), &hashes, &cp.root).unwrap();
     assert_eq!(sha256_hex(&bytes), digest);
 
