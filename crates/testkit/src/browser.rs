@@ -34,8 +34,18 @@ fn on_path(program: &str) -> Option<PathBuf> {
 }
 
 impl Browser {
-    /// Starts ChromeDriver and a headless Chromium with a window of `width`×`height`.
+    /// Starts ChromeDriver and a headless Chromium with a window of `width`×`height`, in
+    /// the system's light colour scheme.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Browser::launch(width, height, &[]).await
+    }
+
+    /// As [`Browser::start`], with the system in its dark colour scheme.
+    pub async fn start_dark(width: u32, height: u32) -> Browser {
+        Browser::launch(width, height, &["--force-dark-mode"]).await
+    }
+
+    async fn launch(width: u32, height: u32, extra: &[&str]) -> Browser {
         let driver_exe = on_path("chromedriver");
         assert!(
             driver_exe.is_some() && Path::new(CHROMIUM).is_file(),
@@ -57,7 +67,7 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         wait_ready(&url).await;
         let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities(profile.path(), width, height))
+            .capabilities(capabilities(profile.path(), width, height, extra))
             .connect(&url)
             .await
             .unwrap_or_else(|e| {
@@ -96,8 +106,13 @@ impl Drop for Guard {
     }
 }
 
-fn capabilities(profile: &Path, width: u32, height: u32) -> fantoccini::wd::Capabilities {
-    let args = [
+fn capabilities(
+    profile: &Path,
+    width: u32,
+    height: u32,
+    extra: &[&str],
+) -> fantoccini::wd::Capabilities {
+    let mut args = vec![
         "--headless=new".to_owned(),
         // As root in a container Chromium does not start sandboxed; it loads only the test's
         // own pages on loopback.
@@ -119,6 +134,7 @@ fn capabilities(profile: &Path, width: u32, height: u32) -> fantoccini::wd::Capa
         "--proxy-server=127.0.0.1:9".to_owned(),
         "--proxy-bypass-list=127.0.0.1;localhost".to_owned(),
     ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),

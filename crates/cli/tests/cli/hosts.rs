@@ -11,7 +11,7 @@ use crate::util::{Served, agent, cairn, ok, pub_key, serve_args};
 
 const ADMIN: &str = "admin-token";
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -29,7 +29,7 @@ fn serve(data: &Path) -> Served {
 }
 
 /// `agent.toml` for `registry`, with the host's key and token beside it.
-fn write_config(cfg: &Path, registry: &str, log_key: &str) {
+pub(crate) fn write_config(cfg: &Path, registry: &str, log_key: &str) {
     std::fs::write(
         cfg.join("agent.toml"),
         format!(
@@ -39,7 +39,7 @@ fn write_config(cfg: &Path, registry: &str, log_key: &str) {
     .unwrap();
 }
 
-fn boot(cfg: &Path, root: &Path, spool: &Path, enforce: bool) -> Output {
+pub(crate) fn boot(cfg: &Path, root: &Path, spool: &Path, enforce: bool) -> Output {
     let mut cmd = agent();
     cmd.args(["boot", "--deadline", "20", "--config"])
         .arg(cfg.join("agent.toml"))

@@ -27,5 +27,6 @@ mod scale;
 mod scan;
 mod secrets;
 mod serve;
+mod ui;
 mod util;
 mod vm;

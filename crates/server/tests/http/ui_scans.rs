@@ -52,7 +52,10 @@ async fn a_scan_page_puts_the_planted_setuid_change_first() {
         assert!(body.contains(label), "{label}");
     }
     // The first row of each findings table is the planted file, marked as an anomaly.
-    let tables: Vec<&str> = body.split("<table class=\"findings\">").skip(1).collect();
+    let tables: Vec<&str> = body
+        .split("<table class=\"findings stack\">")
+        .skip(1)
+        .collect();
     assert_eq!(tables.len(), 2);
     for t in &tables {
         let first_row = t.split("<tr").nth(2).unwrap();
@@ -71,7 +74,7 @@ async fn a_scan_page_puts_the_planted_setuid_change_first() {
 
     // The host page lists both scans, newest first, the second with its anomaly count.
     let host = page(&app, "/ui/hosts/web1", 200).await;
-    let host = host.split("<table class=\"scans\">").nth(1).unwrap();
+    let host = host.split("<table class=\"scans stack\">").nth(1).unwrap();
     let a = host.find(&format!("/ui/scans/{second_digest}")).unwrap();
     let b = host.find(&format!("/ui/scans/{first_digest}\">")).unwrap();
     assert!(a < b, "newest first");
