@@ -97,7 +97,7 @@ async fn links_by_unconfigured_keys_are_refused() {
 }
 
 /// An Ed25519 key made from `seed`, and a server that trusts it for attestations.
-async fn dsse_app(seed: u8) -> (ed25519_dalek::SigningKey, TestApp) {
+pub(crate) async fn dsse_app(seed: u8) -> (ed25519_dalek::SigningKey, TestApp) {
     let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("dsse.pub.pem");
@@ -113,18 +113,26 @@ async fn dsse_app(seed: u8) -> (ed25519_dalek::SigningKey, TestApp) {
     (key, app)
 }
 
+/// A DSSE envelope of `payload` whose signature covers `signed` (the same bytes, unless a
+/// test wants them to differ).
+pub(crate) fn dsse_envelope(
+    key: &ed25519_dalek::SigningKey,
+    payload: &[u8],
+    signed: &[u8],
+) -> Vec<u8> {
+    let ty = "application/vnd.in-toto+json";
+    let mut pae = format!("DSSEv1 {} {ty} {} ", ty.len(), signed.len()).into_bytes();
+    pae.extend_from_slice(signed);
+    let sig = key.sign(&pae);
+    serde_json::to_vec(&json!({"payloadType": ty, "payload": B64.encode(payload), "signatures": [{"keyid": "", "sig": B64.encode(sig.to_bytes())}]})).unwrap()
+}
+
 #[tokio::test]
 async fn dsse_envelopes_are_verified() {
     let (key, app) = dsse_app(5).await;
     let statement = json!({"_type": "https://in-toto.io/Statement/v1", "subject": [{"name": "p.so", "digest": {"sha256": "ab".repeat(32)}}], "predicateType": "x", "predicate": {}});
     let payload = serde_json::to_vec(&statement).unwrap();
-    let envelope = |payload: &[u8], signed: &[u8]| {
-        let ty = "application/vnd.in-toto+json";
-        let mut pae = format!("DSSEv1 {} {ty} {} ", ty.len(), signed.len()).into_bytes();
-        pae.extend_from_slice(signed);
-        let sig = key.sign(&pae);
-        serde_json::to_vec(&json!({"payloadType": ty, "payload": B64.encode(payload), "signatures": [{"keyid": "", "sig": B64.encode(sig.to_bytes())}]})).unwrap()
-    };
+    let envelope = |payload: &[u8], signed: &[u8]| dsse_envelope(&key, payload, signed);
     let (status, body) = submit(&app, envelope(&payload, &payload), Some(TOKEN)).await;
     assert_eq!(status, 200, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();

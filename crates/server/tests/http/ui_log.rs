@@ -151,3 +151,25 @@ async fn attestations_and_keys_show_what_was_signed() {
     assert!(none.contains("no entry signed by this key"));
     page(&app, "/ui/keys/not-a-key", 400).await;
 }
+
+#[tokio::test]
+async fn a_file_page_links_the_attestations_about_it() {
+    let (key, app) = crate::attest::dsse_app(21).await;
+    let file = app
+        .upload_ok(fixture("libmemflow_synthc.x86_64.so"), "Added")
+        .await;
+    let statement = serde_json::json!({"_type": "https://in-toto.io/Statement/v1", "subject": [{"name": "p.so", "digest": {"sha256": file}}], "predicateType": "x", "predicate": {}});
+    let payload = serde_json::to_vec(&statement).unwrap();
+    let envelope = crate::attest::dsse_envelope(&key, &payload, &payload);
+    let (status, body) = submit(&app, envelope.clone(), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let doc = crate::util::sha256_hex(&envelope);
+    let signer = answer["signers"][0].as_str().unwrap();
+    let body = page(&app, &format!("/ui/files/{file}"), 200).await;
+    assert!(body.contains(&format!("href=\"/ui/attestations/{doc}\"")));
+    assert!(body.contains(&format!("href=\"/ui/keys/{signer}\"")));
+    let shown = page(&app, &format!("/ui/attestations/{doc}"), 200).await;
+    assert!(shown.contains(&format!("href=\"/ui/files/{file}\"")));
+    assert!(shown.contains(">dsse<"));
+}
