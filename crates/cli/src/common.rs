@@ -1,5 +1,5 @@
 //! What several commands share: talking to a registry, passphrases, the log key and storage
-//! flags, plugin filters, key ids, the user's trust state, environment variables and file digests.
+//! flags, plugin filters, key ids, the user's trust state, the registry a mirror mirrors, environment variables and file digests.
 //! Commands are peers: each imports from here, never from another command.
 
 pub mod env;
@@ -12,3 +12,4 @@ pub mod remote;
 pub mod signature;
 pub mod storage;
 pub mod trust;
+pub mod upstream;

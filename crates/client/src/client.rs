@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::query::VariantQuery;
 
 mod packages;
+mod raw;
 mod search;
 
 pub use packages::PackageUpload;

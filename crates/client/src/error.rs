@@ -52,6 +52,14 @@ pub enum Error {
         /// Bytes announced.
         expected: u64,
     },
+    /// An answer longer than the caller accepts.
+    #[error("GET {url}: the answer is longer than {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The most bytes accepted.
+        limit: usize,
+    },
     /// A 2xx answer that is not the API's shape.
     #[error("{method} {url}: the answer is not what the API defines: {reason}")]
     Decode {

@@ -59,7 +59,9 @@ pub use fetcher::HttpFetcher;
 pub use package::{
     InstalledPackage, OfflineVerified, VerifiedPackage, pull_package, verify_offline,
 };
-pub use proof::{Proven, prove};
+pub use proof::{Proven, hashes as decode_proof_hashes, prove};
 pub use pull::{Installed, PullRequest, Verified, pull};
 pub use query::VariantQuery;
+/// HTTP status codes, as [`Error::Status`] carries them.
+pub use reqwest::StatusCode;
 pub use state::{LogState, Seen};

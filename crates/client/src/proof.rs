@@ -20,8 +20,8 @@ pub struct Proven {
     pub checkpoint: Checkpoint,
 }
 
-/// Decodes base64 proof hashes.
-pub(crate) fn hashes(proof: &[String]) -> Result<Vec<Hash>, String> {
+/// Decodes base64 proof hashes (as `/…/proof` answers carry them).
+pub fn hashes(proof: &[String]) -> Result<Vec<Hash>, String> {
     proof
         .iter()
         .map(|h| {

@@ -157,7 +157,13 @@ pub async fn pull(
     check_listing(request, &variant, &descriptors)?;
     let answer = client.proof(&variant.digest).await?;
     let proven = prove(client, &answer, &log, state).await?;
-    let meta = check_entry(&proven, &variant, size, &descriptors)?;
+    let meta = check_entry(
+        &proven,
+        &variant.digest,
+        &variant.signature,
+        size,
+        &descriptors,
+    )?;
     check_metadata(&claimed_meta, &meta)?;
     let signer = check_policy(policy, &meta, &descriptors, file.path())?;
     let descriptor = descriptors
@@ -254,11 +260,13 @@ fn first_difference<T: serde::Serialize>(a: &T, b: &T) -> Option<(String, String
     })
 }
 
-/// The proven entry must record exactly what was served; the verified metadata is made
-/// from it.
-fn check_entry(
+/// The proven entry must record exactly what was served (`served_digest`, the
+/// `served_signature` the registry gives for it, `size` bytes holding `descriptors`); the
+/// verified metadata is made from it.
+pub fn check_entry(
     proven: &Proven,
-    variant: &PluginVariant,
+    served_digest: &str,
+    served_signature: &str,
     size: u64,
     descriptors: &[Descriptor],
 ) -> Result<PluginMetadata, Refusal> {
@@ -276,13 +284,12 @@ fn check_entry(
         return Err(wrong(format!(
             "is no artifact publication ({}), yet the registry gives it as the proof of {}",
             kind(&proven.entry),
-            variant.digest
+            served_digest
         )));
     };
-    if *digest != variant.digest {
+    if *digest != served_digest {
         return Err(wrong(format!(
-            "records artifact {digest}, not the binary served ({}): the registry gave the proof of another artifact",
-            variant.digest
+            "records artifact {digest}, not the binary served ({served_digest}): the registry gave the proof of another artifact"
         )));
     }
     if *logged_size != size {
@@ -297,10 +304,9 @@ fn check_entry(
             labels(descriptors)
         )));
     }
-    if *signature != variant.signature {
+    if *signature != served_signature {
         return Err(wrong(format!(
-            "records signature {signature}; the registry gives {} for this binary (a swapped signature)",
-            variant.signature
+            "records signature {signature}; the registry gives {served_signature} for this binary (a swapped signature)"
         )));
     }
     Ok(PluginMetadata {
@@ -332,7 +338,7 @@ fn kind(e: &LogEntry) -> &'static str {
 }
 
 /// The registry's metadata answer must say what the bytes and the log say.
-fn check_metadata(claimed: &PluginMetadata, verified: &PluginMetadata) -> Result<(), Refusal> {
+pub fn check_metadata(claimed: &PluginMetadata, verified: &PluginMetadata) -> Result<(), Refusal> {
     if claimed == verified {
         return Ok(());
     }
@@ -353,7 +359,7 @@ fn check_metadata(claimed: &PluginMetadata, verified: &PluginMetadata) -> Result
 
 /// Every descriptor must be allowed for the logged signature; the entry's key, if it names
 /// one, must be a key the policy verified it with. The signer entry's name on success.
-fn check_policy(
+pub fn check_policy(
     policy: &Policy,
     meta: &PluginMetadata,
     descriptors: &[Descriptor],

@@ -27,6 +27,7 @@ mod handlers;
 mod idle;
 mod limits;
 mod metrics;
+pub mod mirror;
 mod range;
 mod router;
 mod server;

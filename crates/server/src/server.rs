@@ -19,6 +19,9 @@ pub enum ServerError {
     /// Opening the registry failed.
     #[error(transparent)]
     Registry(#[from] cairn_registry::Error),
+    /// Opening the mirror failed.
+    #[error(transparent)]
+    Mirror(#[from] cairn_mirror::Error),
     /// Binding or serving failed.
     #[error("{context}: {source}")]
     Io {

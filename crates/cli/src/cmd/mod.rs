@@ -6,6 +6,7 @@ mod efi;
 mod inspect;
 mod keys;
 mod log;
+mod mirror;
 mod publish;
 mod pull;
 mod scan;
@@ -30,6 +31,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print the plugin descriptors of a local binary.
     Inspect(inspect::InspectArgs),
+    /// A pull-through mirror's directory, filled ahead of need.
+    #[command(subcommand)]
+    Mirror(mirror::MirrorCommand),
     /// Maintenance of a registry's data directory.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -85,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log(cmd) => log::run(cmd),
         Command::Attest(cmd) => attest::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
+        Command::Mirror(cmd) => mirror::run(cmd),
         Command::Keygen(args) => keys::keygen(args),
         Command::Key(cmd) => keys::key(cmd),
         Command::Sign(args) => keys::sign(args),

@@ -8,11 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use cairn_server::mirror::MirrorServer;
 use cairn_server::{BearerToken, Server, ServerConfig, TokenSource};
 
 use crate::common::env::first_set as env;
 use crate::common::log_key::LogKeyArgs;
 use crate::common::storage::StorageArgs;
+use crate::common::upstream::UpstreamArgs;
 
 /// Arguments of `cairn serve`.
 #[derive(Debug, clap::Args)]
@@ -61,6 +63,8 @@ pub struct ServeArgs {
     /// open-file limit)
     #[arg(long, env = "CAIRN_MAX_CONNECTIONS", default_value_t = cairn_server::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    #[command(flatten)]
+    upstream: UpstreamArgs,
 }
 
 /// Descriptors kept free for the index, blobs, the log and staging files.
@@ -98,7 +102,14 @@ fn fit_open_files(connections: usize) -> usize {
 }
 
 impl ServeArgs {
-    fn resolve(self) -> anyhow::Result<ServerConfig> {
+    fn resolve(self) -> anyhow::Result<(ServerConfig, Option<cairn_mirror::MirrorConfig>)> {
+        let upstream = self.upstream.clone();
+        let config = self.resolve_server()?;
+        let mirror = upstream.to_config(&config.registry.data_dir)?;
+        Ok((config, mirror))
+    }
+
+    fn resolve_server(self) -> anyhow::Result<ServerConfig> {
         let addr = match self.addr {
             Some(a) => a,
             None => match env(&["CAIRN_ADDR", "MEMFLOW_ADDR"]) {
@@ -179,7 +190,7 @@ macro_rules! say {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = args.resolve()?;
+    let (config, mirror) = args.resolve()?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -197,6 +208,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let served = runtime.block_on(async move {
+        if let Some(mirror) = mirror {
+            let server = MirrorServer::bind(config.addr, config.limits, mirror)
+                .await
+                .context("starting the mirror")?;
+            announce_mirror(&server);
+            server.run(shutdown_signal()).await.context("serving")?;
+            return Ok(ExitCode::SUCCESS);
+        }
         let data = config.registry.data_dir.clone();
         let server = Server::bind(config).await.context("starting the server")?;
         announce(&server, &data);
@@ -253,6 +272,26 @@ fn announce(server: &Server, data: &std::path::Path) {
     );
     say!("{}", log.verifier());
     // Last, so that whoever waits for this line has seen everything above.
+    say!("cairn: listening on http://{}", server.local_addr());
+}
+
+/// Start-up facts of a mirror, on stderr.
+fn announce_mirror(server: &MirrorServer) {
+    let m = &server.state().mirror;
+    say!(
+        "cairn: read-only mirror of {} (kept in {}), {} artifacts held",
+        m.upstream(),
+        m.config().dir.display(),
+        m.held()
+    );
+    say!(
+        "cairn: upstream log {} verified to {} entries",
+        m.log().key().name(),
+        m.log().size()
+    );
+    if m.config().policy.is_some() {
+        say!("cairn: mirrored artifacts checked against the upstream trust policy");
+    }
     say!("cairn: listening on http://{}", server.local_addr());
 }
 

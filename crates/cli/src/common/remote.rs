@@ -113,6 +113,18 @@ impl Bar {
         bar.set_message(what.to_owned());
         Bar(bar)
     }
+
+    /// A bar counting items (`what`: entries, artifacts) rather than bytes.
+    pub fn count(what: &str) -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg:20!} [{bar:30}] {pos}/{len} {per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(what.to_owned());
+        Bar(bar)
+    }
 }
 
 impl cairn_client::Progress for Bar {

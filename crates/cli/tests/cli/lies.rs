@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::util::{fixture, plugin};
 pub(crate) use proxy::Lie;
-use setup::Setup;
+pub(crate) use setup::Setup;
 pub(crate) use setup::{ORIGIN, TOKEN, setup};
 
 /// A checkpoint over `tree`, signed with the registry's own log key (as a server whose log

@@ -19,6 +19,7 @@ mod keys;
 mod lies;
 mod log;
 mod migrate;
+mod mirror;
 mod openpgp;
 mod packages;
 mod pull;

@@ -52,6 +52,33 @@ pub async fn serve_blob(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    let (status, out, range) =
+        match plan_blob(&digest.to_string(), size, content_type, method, headers) {
+            BlobPlan::Send(status, out, range) => (status, out, range),
+            BlobPlan::Answer(answer) => return Ok(answer),
+        };
+    let blob = state.registry.read(digest, Some(range)).await?;
+    Ok((status, out, Body::from_stream(blob.stream)).into_response())
+}
+
+/// What [`plan_blob`] decided.
+pub(crate) enum BlobPlan {
+    /// Send these bytes of the blob, with this status and these headers.
+    Send(StatusCode, HeaderMap, std::ops::Range<u64>),
+    /// Send this answer, and no bytes.
+    Answer(Response),
+}
+
+/// How to answer a request for a content-addressed blob of `size` bytes: the status, the
+/// headers and the range of bytes to send, or the whole answer when no bytes go out (304,
+/// 416, HEAD, an empty range).
+pub(crate) fn plan_blob(
+    digest: &str,
+    size: u64,
+    content_type: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> BlobPlan {
     let etag = format!("\"{digest}\"");
     let mut out = HeaderMap::new();
     out.insert(header::ETAG, header_value(&etag));
@@ -62,7 +89,7 @@ pub async fn serve_blob(
         .and_then(|v| v.to_str().ok())
     {
         if inm.split(',').any(|t| t.trim() == etag || t.trim() == "*") {
-            return Ok((StatusCode::NOT_MODIFIED, out).into_response());
+            return BlobPlan::Answer((StatusCode::NOT_MODIFIED, out).into_response());
         }
     }
     out.insert(
@@ -87,7 +114,7 @@ pub async fn serve_blob(
                 header::CONTENT_RANGE,
                 header_value(&format!("bytes */{size}")),
             );
-            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, out).into_response());
+            return BlobPlan::Answer((StatusCode::RANGE_NOT_SATISFIABLE, out).into_response());
         }
     };
     out.insert(
@@ -95,10 +122,9 @@ pub async fn serve_blob(
         header_value(&(range.end - range.start).to_string()),
     );
     if *method == Method::HEAD || range.is_empty() {
-        return Ok((status, out).into_response());
+        return BlobPlan::Answer((status, out).into_response());
     }
-    let blob = state.registry.read(digest, Some(range)).await?;
-    Ok((status, out, Body::from_stream(blob.stream)).into_response())
+    BlobPlan::Send(status, out, range)
 }
 
 /// The artifact's metadata and every descriptor.

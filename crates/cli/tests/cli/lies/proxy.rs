@@ -47,6 +47,9 @@ pub(crate) enum Lie {
     SearchDeletion { by: u64 },
     /// Says every log search answer's next page starts after entry 0.
     SearchNextBack,
+    /// Forwards everything to another registry (one whose log forked from the real one's,
+    /// signed with the same key).
+    Elsewhere(String),
 }
 
 const NEW_PACKAGE: &str = "/packages/pkg/2.0.0";
@@ -102,12 +105,13 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         }
         _ => path.clone(),
     };
+    let base = match &lie {
+        Lie::Elsewhere(url) => url.clone(),
+        _ => p.upstream.clone(),
+    };
     let mut request = p
         .http
-        .request(
-            parts.method,
-            format!("{}{upstream_path}?{query}", p.upstream),
-        )
+        .request(parts.method, format!("{base}{upstream_path}?{query}"))
         .body(body);
     for name in [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT] {
         if let Some(v) = parts.headers.get(&name) {

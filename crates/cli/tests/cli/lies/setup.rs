@@ -76,7 +76,7 @@ impl Setup {
         (result, crate::util::file_names(&out_dir))
     }
 
-    pub(super) fn pulled(&self, spec: &str, policy: &Path, out: &str) -> Vec<String> {
+    pub(crate) fn pulled(&self, spec: &str, policy: &Path, out: &str) -> Vec<String> {
         let (result, files) = self.pull(spec, policy, out);
         assert!(
             result.status.success(),
@@ -87,7 +87,7 @@ impl Setup {
     }
 
     /// The pull fails, says `why`, and writes nothing.
-    pub(super) fn refused(&self, spec: &str, policy: &Path, out: &str, why: &[&str]) -> String {
+    pub(crate) fn refused(&self, spec: &str, policy: &Path, out: &str, why: &[&str]) -> String {
         let (result, files) = self.pull(spec, policy, out);
         let err = String::from_utf8_lossy(&result.stderr).into_owned();
         assert!(!result.status.success(), "{out}: the pull should fail");
@@ -100,7 +100,7 @@ impl Setup {
         err
     }
 
-    pub(super) fn push(&self, name: &str, bytes: &[u8]) -> String {
+    pub(crate) fn push(&self, name: &str, bytes: &[u8]) -> String {
         let file = self.path(name);
         std::fs::write(&file, bytes).unwrap();
         let out = ok(client(self.dir.path())
@@ -111,7 +111,7 @@ impl Setup {
     }
 
     /// GET from the real server, bypassing the proxy.
-    pub(super) fn get(&self, path: &str) -> Vec<u8> {
+    pub(crate) fn get(&self, path: &str) -> Vec<u8> {
         let url = format!("{}{path}", self.served.url);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
