@@ -1,7 +1,7 @@
 //! The dependency rules of the workspace, checked on the resolved graph (`cargo tree`):
 //! the client never links the registry or its storage, and the CLI has no HTTP client of its
 //! own (everything it says over the network goes through cairn-client), and the boot agent
-//! stays small.
+//! stays small, and the mirror verifies with the client and never links the registry.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeSet;
@@ -94,4 +94,24 @@ fn the_boot_agent_links_no_openpgp_server_or_registry() {
     for needed in ["cairn-scan", "cairn-sign", "cairn-tlog", "ureq"] {
         assert!(deps.contains(needed), "{deps:?}");
     }
+}
+
+#[test]
+fn the_mirror_checks_with_the_client_and_never_links_the_registry() {
+    let all = deps("cairn-mirror", None);
+    for forbidden in ["cairn-registry", "cairn-server", "sqlx", "object_store"] {
+        assert!(
+            !all.contains(forbidden),
+            "cairn-mirror depends on {forbidden}"
+        );
+    }
+    let direct = deps("cairn-mirror", Some(1));
+    assert!(
+        direct.contains("cairn-client"),
+        "the mirror verifies with the client's checks"
+    );
+    assert!(
+        !direct.contains("reqwest"),
+        "the mirror talks HTTP through cairn-client only"
+    );
 }

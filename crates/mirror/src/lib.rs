@@ -14,6 +14,8 @@
 //!   while the upstream is unreachable.
 //! - [`Mirror::proof`], [`Mirror::checkpoint`], [`Mirror::tile`], [`Mirror::entry`]: the
 //!   upstream log as verified.
+//! - Deletions: an artifact whose deletion the upstream logs is forgotten once the mirror
+//!   takes a checkpoint covering it (`deletions.rs`).
 //! - [`Mirror::sync`]: the whole upstream log verified and kept, and every live artifact
 //!   (matching a name filter) fetched.
 //! - [`Error`] says whose fault a failure is: unreachable upstream (503), a lie (502, and
@@ -22,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod deletions;
 mod error;
 mod fetch;
 mod listing;

@@ -11,6 +11,7 @@ use cairn_client::Progress;
 use cairn_tlog::tile::{TILE_WIDTH, TileKind, TilePath};
 
 use crate::config::MirrorConfig;
+use crate::deletions::Deletions;
 use crate::error::Error;
 use crate::fetch::Fetch;
 use crate::listing::{Listing, Listings};
@@ -31,6 +32,7 @@ pub struct Mirror {
     metrics: Arc<MirrorMetrics>,
     fetching: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     refreshed: Mutex<Option<Instant>>,
+    deletions: Deletions,
     _lock: std::fs::File,
 }
 
@@ -68,6 +70,7 @@ impl Mirror {
         let log = UpstreamLog::open(&config.dir.join("log"), config.log_key.clone())?;
         let store = Store::open(&config.dir)?;
         let listings = Listings::open(&config.dir, config.listing_ttl)?;
+        let deletions = Deletions::open(&config.dir);
         Ok(Mirror {
             config,
             up,
@@ -77,6 +80,7 @@ impl Mirror {
             metrics,
             fetching: Default::default(),
             refreshed: Mutex::new(None),
+            deletions,
             _lock: lock,
         })
     }
@@ -134,6 +138,9 @@ impl Mirror {
         .artifact(digest)
         .await;
         self.fetching.lock().await.remove(digest);
+        if fetched.is_ok() {
+            self.forget_deleted().await;
+        }
         fetched
     }
 
@@ -201,7 +208,20 @@ impl Mirror {
             .refreshed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+        self.forget_deleted().await;
         Ok(())
+    }
+
+    /// Forgets held artifacts whose deletion the verified log holds. A failure (the
+    /// upstream gone mid-way) is retried after the next checkpoint.
+    async fn forget_deleted(&self) {
+        if let Err(e) = self
+            .deletions
+            .catch_up(&self.log, &self.up, &self.store)
+            .await
+        {
+            tracing::warn!(error = %e, "reading the upstream log for deletions");
+        }
     }
 
     /// A log object (`tile/…`) as the upstream publishes it for the verified size: hash
@@ -236,27 +256,27 @@ impl Mirror {
         self.refresh().await?;
         let size = self.log.size();
         entries.start(Some(size));
-        let mut live: Vec<String> = Vec::new();
-        let mut deleted = std::collections::HashSet::new();
+        // Each live digest with the index that published it, so the order is the log's.
+        let mut live: HashMap<String, u64> = HashMap::new();
         for first in (0..size).step_by(TILE_WIDTH as usize) {
             let path = self.log.bundle_path(first);
             let bytes = match self.log.held_bundle(&path)? {
                 Some(b) => b,
                 None => self.log.fetch_bundle(&self.up, &path).await?,
             };
-            for e in cairn_tlog::tile::decode_bundle(&bytes)
-                .map_err(|e| Error::Damaged(e.to_string()))?
-            {
+            let bundle = cairn_tlog::tile::decode_bundle(&bytes)
+                .map_err(|e| Error::Damaged(e.to_string()))?;
+            for (i, e) in bundle.iter().enumerate() {
                 match serde_json::from_slice::<LogEntry>(e) {
                     Ok(LogEntry::Artifact {
                         digest,
                         descriptors,
                         ..
                     }) if names.is_none_or(|g| descriptors.iter().any(|d| g.is_match(&d.name))) => {
-                        live.push(digest);
+                        live.entry(digest).or_insert(first + i as u64);
                     }
                     Ok(LogEntry::Delete { digest, .. }) => {
-                        deleted.insert(digest);
+                        live.remove(&digest);
                     }
                     _ => {}
                 }
@@ -264,15 +284,15 @@ impl Mirror {
             entries.advance(path.width());
         }
         entries.finish();
-        live.retain(|d| !deleted.contains(d));
-        live.dedup();
+        let mut live: Vec<(u64, String)> = live.into_iter().map(|(d, i)| (i, d)).collect();
+        live.sort_unstable();
         let mut report = SyncReport {
             entries: size,
             artifacts: live.len() as u64,
             fetched: 0,
         };
         artifacts.start(Some(report.artifacts));
-        for digest in &live {
+        for (_, digest) in &live {
             if self.store.record(digest).is_none() {
                 self.artifact(digest).await?;
                 report.fetched += 1;

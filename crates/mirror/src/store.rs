@@ -103,6 +103,23 @@ impl Store {
         tempfile::NamedTempFile::new_in(&self.staging).map_err(Error::io("creating a staging file"))
     }
 
+    /// Forgets a held artifact (its deletion is logged upstream): the record first, so a
+    /// crash between leaves an unserved blob that the next fetch replaces.
+    pub fn remove(&self, digest: &str) -> Result<bool, Error> {
+        let held = self
+            .records
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(digest)
+            .is_some();
+        if held {
+            let record = self.files.join(format!("{digest}.json"));
+            std::fs::remove_file(&record).map_err(Error::io("forgetting a deleted artifact"))?;
+            let _ = std::fs::remove_file(self.blob(digest));
+        }
+        Ok(held)
+    }
+
     /// Keeps a verified artifact: the blob, then its record.
     pub fn commit(
         &self,

@@ -212,3 +212,66 @@ fn mirror_sync_verifies_the_whole_log_and_fetches_what_matches() {
     assert_eq!(get(&m.url, "/log/tile/entries/000.p/4").0, 200);
     drop(w_dir);
 }
+
+#[test]
+fn with_mirror_log_every_entry_is_kept_and_served_without_the_upstream() {
+    let mut w = setup();
+    for tag in 20..23 {
+        w.push(&format!("p{tag}.so"), &plugin(20_000, tag));
+    }
+    let entries: Vec<Vec<u8>> = (0..3)
+        .map(|i| w.get(&format!("/log/entries/{i}")))
+        .collect();
+    let m = mirror(&w, "mirror", &["--mirror-log"]);
+    let bundle = w.path("mirror/mirror/log/tile/entries/000.p/3");
+    for _ in 0..100 {
+        if bundle.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        bundle.exists(),
+        "the mirror keeps the whole log without being asked"
+    );
+    w.served.child.kill().unwrap();
+    w.served.child.wait().unwrap();
+    for (i, e) in entries.iter().enumerate() {
+        let (status, _, body) = get(&m.url, &format!("/log/entries/{i}"));
+        assert_eq!((status, &body), (200, e), "entry {i}");
+    }
+    let ready = json(&get(&m.url, "/ready").2);
+    assert_eq!(ready["log_size"], 3);
+}
+
+#[test]
+fn an_artifact_deleted_upstream_stops_being_served() {
+    let w = setup();
+    let gone = w.push("gone.so", &plugin(20_000, 30));
+    let kept = w.push("kept.so", &plugin(20_000, 31));
+    let m = mirror(&w, "mirror", &["--upstream-ttl", "1"]);
+    for d in [&gone, &kept] {
+        assert_eq!(get(&m.url, &format!("/files/{d}")).0, 200);
+    }
+    ok(client(w.dir.path()).args([
+        "rm",
+        &gone,
+        "--registry",
+        &w.served.url,
+        "--token",
+        crate::lies::TOKEN,
+    ]));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Taking the checkpoint that logs the deletion makes the mirror forget the artifact.
+    let (status, _, checkpoint) = get(&m.url, "/log/checkpoint");
+    assert_eq!(status, 200);
+    assert_eq!(checkpoint, w.get("/log/checkpoint"));
+    assert!(
+        !w.path("mirror/mirror/files")
+            .join(format!("{gone}.json"))
+            .exists()
+    );
+    assert!(!w.path("mirror/mirror/files").join(&gone).exists());
+    assert_eq!(get(&m.url, &format!("/files/{gone}")).0, 404);
+    assert_eq!(get(&m.url, &format!("/files/{kept}")).0, 200);
+}
