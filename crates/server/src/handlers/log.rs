@@ -85,27 +85,33 @@ pub async fn entry(
     Path(index): Path<u64>,
 ) -> Result<Json<EntryAnswer>, ApiError> {
     let bytes = read_entry(&state, index).await?;
-    let entry = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| serde_json::Value::String(B64.encode(&bytes)));
-    Ok(Json(EntryAnswer {
+    Ok(Json(entry_answer(index, &bytes)))
+}
+
+/// The answer for entry `index` of these bytes: parsed (base64 when not JSON), with its
+/// leaf hash.
+pub(crate) fn entry_answer(index: u64, bytes: &[u8]) -> EntryAnswer {
+    let entry = serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(B64.encode(bytes)));
+    EntryAnswer {
         index,
         entry,
-        leaf_hash: B64.encode(cairn_tlog::merkle::leaf_hash(&bytes)),
-    }))
+        leaf_hash: B64.encode(cairn_tlog::merkle::leaf_hash(bytes)),
+    }
 }
 
 /// Query of `/log/proof/inclusion`.
 #[derive(Debug, Deserialize)]
 pub struct InclusionQuery {
-    index: u64,
-    size: u64,
+    pub(crate) index: u64,
+    pub(crate) size: u64,
 }
 
 /// Query of `/log/proof/consistency`.
 #[derive(Debug, Deserialize)]
 pub struct ConsistencyQuery {
-    from: u64,
-    to: u64,
+    pub(crate) from: u64,
+    pub(crate) to: u64,
 }
 
 pub(crate) fn b64_all(hashes: Vec<cairn_tlog::Hash>) -> Vec<String> {

@@ -6,19 +6,15 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use cairn_api::{EntryAnswer, EntryProof, PluginMetadata, ProofAnswer};
 use cairn_tlog::tile::TilePath;
-use serde::Deserialize;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use super::MirrorState;
 use crate::error::ApiError;
 use crate::extract::DigestPath;
 use crate::handlers::files::BlobPlan;
-
-const B64: base64::engine::general_purpose::GeneralPurpose =
-    base64::engine::general_purpose::STANDARD;
+use crate::handlers::log::{ConsistencyQuery, InclusionQuery, b64_all, entry_answer};
 
 /// `"Ok"`: the mirror process answers (memflow's liveness check).
 pub async fn health() -> Json<&'static str> {
@@ -208,32 +204,12 @@ pub async fn entry(
         s.mirror.entry(index).await?.ok_or_else(|| {
             ApiError::new(StatusCode::NOT_FOUND, "no such entry in the verified log")
         })?;
-    let entry = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| serde_json::Value::String(B64.encode(&bytes)));
-    Ok(Json(EntryAnswer {
-        index,
-        entry,
-        leaf_hash: B64.encode(cairn_tlog::merkle::leaf_hash(&bytes)),
-    }))
-}
-
-/// Query of `/log/proof/inclusion`.
-#[derive(Debug, Deserialize)]
-pub struct InclusionQuery {
-    index: u64,
-    size: u64,
-}
-
-/// Query of `/log/proof/consistency`.
-#[derive(Debug, Deserialize)]
-pub struct ConsistencyQuery {
-    from: u64,
-    to: u64,
+    Ok(Json(entry_answer(index, &bytes)))
 }
 
 fn answer(hashes: Vec<cairn_tlog::Hash>) -> Json<ProofAnswer> {
     Json(ProofAnswer {
-        proof: hashes.iter().map(|h| B64.encode(h)).collect(),
+        proof: b64_all(hashes),
     })
 }
 
