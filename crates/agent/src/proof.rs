@@ -101,6 +101,7 @@ mod tests {
                 .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
                 .collect(),
             checkpoint: signer.sign(&checkpoint.to_text()).unwrap(),
+            log: None,
         }
     }
 

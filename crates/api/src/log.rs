@@ -202,4 +202,10 @@ pub struct EntryProof {
     pub proof: Vec<String>,
     /// The signed checkpoint (C2SP signed note) the proof is for.
     pub checkpoint: String,
+    /// Where the log that signed the checkpoint is routed on this server (`/local/log`),
+    /// when it is not `/log`: a mirror that also publishes serves the upstream's log at
+    /// `/log` and its own beside it. Only tells a client where to ask for consistency
+    /// proofs; what it gets there is verified like any answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
 }

@@ -20,7 +20,7 @@ pub struct PluginSummary {
 }
 
 /// `GET /plugins`: `{"plugins":[{"name","description"}]}`, sorted by name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginList {
     /// Every plugin name.
     pub plugins: Vec<PluginSummary>,
@@ -50,7 +50,7 @@ pub struct PluginVariant {
 
 /// `GET /plugins/{name}`: `{"plugins":[PluginVariant…],"skip":N}`; `skip` echoes the
 /// request, as upstream.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariantList {
     /// Matching variants, ABI descending, then newest first.
     pub plugins: Vec<PluginVariant>,

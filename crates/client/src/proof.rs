@@ -33,6 +33,34 @@ pub fn hashes(proof: &[String]) -> Result<Vec<Hash>, String> {
         .collect()
 }
 
+/// Where a registry routes its log unless a proof answer says otherwise.
+pub const DEFAULT_LOG_ROUTES: &str = "/log";
+
+/// The log routes a proof answer names, checked to be a plain path on the same server: the
+/// answer only says where to ask, but a hostile one must not make the client ask
+/// elsewhere or send a path it did not mean to.
+pub fn log_routes(answer: &EntryProof) -> Result<&str, Refusal> {
+    let Some(routes) = answer.log.as_deref() else {
+        return Ok(DEFAULT_LOG_ROUTES);
+    };
+    let plain = routes.len() <= 64
+        && routes.starts_with('/')
+        && !routes.ends_with('/')
+        && routes.split('/').skip(1).all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if plain {
+        Ok(routes)
+    } else {
+        Err(Refusal::Log(format!(
+            "the registry names its log routes {routes:?}, which is no plain path on this server"
+        )))
+    }
+}
+
 /// Proves `answer` (a `/files/{d}/proof` or `/scans/{d}/proof` answer) against the log key
 /// `log`, and records its checkpoint in `state` once it is proven consistent.
 pub async fn prove(
@@ -58,7 +86,8 @@ pub async fn prove(
             answer.index, checkpoint.size
         ))
     })?;
-    consistent(client, log, state, &checkpoint, &answer.checkpoint).await?;
+    let routes = log_routes(answer)?;
+    consistent(client, routes, log, state, &checkpoint, &answer.checkpoint).await?;
     state.save(log, &answer.checkpoint, checkpoint.size)?;
     let entry = serde_json::from_value(answer.entry.clone()).map_err(|e| Refusal::Entry {
         index: answer.index,
@@ -72,8 +101,10 @@ pub async fn prove(
 }
 
 /// Checks `new` against the last checkpoint this client saw of the log.
+/// `routes` is where the log is routed on the registry (see [`log_routes`]).
 pub(crate) async fn consistent(
     client: &Client,
+    routes: &str,
     log: &NoteVerifier,
     state: &LogState,
     new: &Checkpoint,
@@ -105,12 +136,15 @@ pub(crate) async fn consistent(
     if old.size == 0 {
         return Ok(());
     }
-    let proof = client.consistency(old.size, new.size).await.map_err(|e| {
-        Refusal::Fork(format!(
-            "no consistency proof from the {} entries this client saw to the {} served: {e}",
-            old.size, new.size
-        ))
-    })?;
+    let proof = client
+        .consistency_at(routes, old.size, new.size)
+        .await
+        .map_err(|e| {
+            Refusal::Fork(format!(
+                "no consistency proof from the {} entries this client saw to the {} served: {e}",
+                old.size, new.size
+            ))
+        })?;
     cairn_tlog::merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &proof)
         .map_err(|e| {
             Refusal::Fork(format!(
@@ -119,4 +153,44 @@ pub(crate) async fn consistent(
             ))
         })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(log: Option<&str>) -> EntryProof {
+        EntryProof {
+            index: 0,
+            entry: serde_json::Value::Null,
+            proof: vec![],
+            checkpoint: String::new(),
+            log: log.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn log_routes_are_plain_paths_on_the_same_server() {
+        assert_eq!(log_routes(&answer(None)).unwrap(), "/log");
+        assert_eq!(
+            log_routes(&answer(Some("/local/log"))).unwrap(),
+            "/local/log"
+        );
+        for hostile in [
+            "//evil.example/log",
+            "http://evil.example/log",
+            "/log/../files",
+            "/log?from=0",
+            "/log/",
+            "log",
+            "",
+            "/lo g",
+            "/log#x",
+            "/%2e%2e",
+        ] {
+            let err = log_routes(&answer(Some(hostile))).unwrap_err().to_string();
+            assert!(err.contains("no plain path"), "{hostile}: {err}");
+        }
+        assert!(log_routes(&answer(Some(&format!("/{}", "a".repeat(64))))).is_err());
+    }
 }

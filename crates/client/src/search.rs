@@ -189,7 +189,15 @@ async fn prove_page(
         .ok_or_else(|| Refusal::Log("a search answer without the checkpoint asked for".into()))?;
     let checkpoint = cairn_tlog::verify::open_checkpoint(text.as_bytes(), log)
         .map_err(|e| Refusal::Log(format!("checkpoint signature: {e}")))?;
-    consistent(client, log, state, &checkpoint, text).await?;
+    consistent(
+        client,
+        crate::proof::DEFAULT_LOG_ROUTES,
+        log,
+        state,
+        &checkpoint,
+        text,
+    )
+    .await?;
     state.save(log, text, checkpoint.size)?;
     let mut last = request.after;
     let mut out = Vec::with_capacity(answer.hits.len());

@@ -53,6 +53,7 @@ async fn the_memflow_client_gets_the_same_through_a_mirror() {
         "127.0.0.1:0".parse().unwrap(),
         Limits::default(),
         MirrorConfig::new(&up, key, dir.path().join("mirror")),
+        None,
     )
     .await
     .unwrap();
@@ -117,4 +118,80 @@ async fn the_memflow_client_gets_the_same_through_a_mirror() {
         .unwrap();
     assert_eq!(bytes, direct_bytes);
     verifier.is_valid(&bytes, &variant.signature).unwrap();
+}
+
+/// A mirror with `--allow-local`: the memflow client uploads to it with the mirror's own
+/// token, and lists, finds and downloads local and mirrored variants alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_memflow_client_publishes_to_a_mirror_that_allows_local_plugins() {
+    let dir = tempfile::tempdir().unwrap();
+    let public = fixtures().join("test-keys/fixture-test-pub-key.pem");
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("up"));
+    config.token = BearerToken::new(TOKEN);
+    config.registry.public_keys = vec![public.clone()];
+    let upstream = Server::bind(config).await.unwrap();
+    let up = format!("http://{}", upstream.local_addr());
+    let key = upstream.state().registry.log().verifier().clone();
+    tokio::spawn(upstream.run(std::future::pending()));
+    let mut generator =
+        SignatureGenerator::new(fixtures().join("test-keys/fixture-test-priv-key.pem")).unwrap();
+    let r = upload(&up, TOKEN, "libmemflow_synthc.x86_64.so", &mut generator).await;
+    assert!(matches!(r, PluginUploadResponse::Added), "{r:?}");
+
+    let mut local = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("mirror"));
+    local.token = BearerToken::new("mirror-token");
+    local.registry.public_keys = vec![public.clone()];
+    let mirror = MirrorServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Limits::default(),
+        MirrorConfig::new(&up, key, dir.path().join("mirror/mirror")),
+        Some(local),
+    )
+    .await
+    .unwrap();
+    let via = format!("http://{}", mirror.local_addr());
+    tokio::spawn(mirror.run(std::future::pending()));
+    let r = upload(
+        &via,
+        "mirror-token",
+        "memflow_synthc.x86_64.dll",
+        &mut generator,
+    )
+    .await;
+    assert!(matches!(r, PluginUploadResponse::Added), "{r:?}");
+
+    let mirrored = client::plugin_versions(Some(&via), "synthc", true, None, 10)
+        .await
+        .unwrap();
+    let direct = client::plugin_versions(Some(&up), "synthc", true, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(mirrored.len(), direct.len() + 1);
+    assert!(
+        direct
+            .iter()
+            .all(|d| mirrored.iter().any(|m| m.digest == d.digest))
+    );
+    let verifier = SignatureVerifier::new(&public).unwrap();
+    for variant in &mirrored {
+        let uri = PluginUri::with_defaults("synthc", &via, "latest").unwrap();
+        let bytes = client::download(&uri, variant)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        verifier.is_valid(&bytes, &variant.signature).unwrap();
+    }
+}
+
+async fn upload(
+    url: &str,
+    token: &str,
+    file: &str,
+    generator: &mut SignatureGenerator,
+) -> PluginUploadResponse {
+    client::upload(Some(url), Some(token), fixtures().join(file), generator)
+        .await
+        .unwrap()
 }

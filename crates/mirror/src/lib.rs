@@ -36,7 +36,7 @@ mod upstream_log;
 
 pub use config::{DEFAULT_LISTING_TTL, MAX_ANSWER_BYTES, MirrorConfig};
 pub use error::{Error, Lie};
-pub use listing::Listing;
+pub use listing::{Listing, MAX_LISTING_BYTES, MAX_LISTINGS};
 pub use metrics::{CheckLabel, MirrorMetrics};
 pub use mirror::{Mirror, SyncReport};
 pub use store::Record;

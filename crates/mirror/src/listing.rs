@@ -35,13 +35,62 @@ struct Cached {
     fetched: SystemTime,
 }
 
+/// Most listings the cache keeps: the keys are whatever queries clients make up, so without
+/// a bound anyone could fill the mirror's memory and disk.
+pub const MAX_LISTINGS: usize = 4096;
+
+/// Most bytes of listing bodies the cache keeps in memory (and, per process, on disk).
+pub const MAX_LISTING_BYTES: usize = 64 << 20;
+
 /// The listing cache: in memory, and on disk under `<dir>/listings` so a restarted mirror
-/// still answers with the upstream down.
+/// still answers with the upstream down. Past [`MAX_LISTINGS`] or [`MAX_LISTING_BYTES`],
+/// the oldest listings are dropped (from memory and disk) first.
 #[derive(Debug)]
 pub struct Listings {
     dir: PathBuf,
     ttl: Duration,
-    mem: RwLock<HashMap<String, Cached>>,
+    mem: RwLock<Held>,
+    limits: (usize, usize),
+}
+
+/// The listings in memory and the bytes of their bodies.
+#[derive(Debug, Default)]
+struct Held {
+    map: HashMap<String, Cached>,
+    bytes: usize,
+}
+
+impl Held {
+    fn insert(&mut self, key: String, c: Cached) {
+        self.bytes += c.body.len();
+        if let Some(old) = self.map.insert(key, c) {
+            self.bytes -= old.body.len();
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some(old) = self.map.remove(key) {
+            self.bytes -= old.body.len();
+        }
+    }
+
+    /// Drops the oldest listings until both limits hold; returns their keys.
+    fn shrink(&mut self, (count, bytes): (usize, usize)) -> Vec<String> {
+        let mut dropped = Vec::new();
+        while self.map.len() > count || self.bytes > bytes {
+            let Some(oldest) = self
+                .map
+                .iter()
+                .min_by_key(|(_, c)| c.fetched)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            self.remove(&oldest);
+            dropped.push(oldest);
+        }
+        dropped
+    }
 }
 
 fn file_name(key: &str) -> String {
@@ -51,12 +100,20 @@ fn file_name(key: &str) -> String {
 impl Listings {
     /// The cache in `dir`, entries fresh for `ttl`.
     pub fn open(dir: &Path, ttl: Duration) -> Result<Self, Error> {
+        Self::with_limits(dir, ttl, (MAX_LISTINGS, MAX_LISTING_BYTES))
+    }
+
+    /// [`Listings::open`] with other limits (listings, bytes). What an earlier process
+    /// kept on disk is cut to them, oldest first.
+    fn with_limits(dir: &Path, ttl: Duration, limits: (usize, usize)) -> Result<Self, Error> {
         let dir = dir.join("listings");
         std::fs::create_dir_all(&dir).map_err(Error::io(format!("creating {}", dir.display())))?;
+        prune(&dir, limits);
         Ok(Listings {
             dir,
             ttl,
-            mem: RwLock::new(HashMap::new()),
+            mem: RwLock::new(Held::default()),
+            limits,
         })
     }
 
@@ -65,6 +122,7 @@ impl Listings {
             .mem
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .map
             .get(key)
         {
             return Some(c.clone());
@@ -93,10 +151,17 @@ impl Listings {
         if let Err(e) = write_atomically(&self.dir.join(file_name(key)), &file) {
             tracing::warn!("could not keep the listing {key}: {e}");
         }
-        self.mem
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key.to_owned(), Cached { body, fetched: now });
+        let dropped = {
+            let mut held = self
+                .mem
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            held.insert(key.to_owned(), Cached { body, fetched: now });
+            held.shrink(self.limits)
+        };
+        for key in dropped {
+            let _ = std::fs::remove_file(self.dir.join(file_name(&key)));
+        }
     }
 
     fn forget(&self, key: &str) {
@@ -162,8 +227,68 @@ impl Listings {
     }
 }
 
+/// Cuts the listings kept in `dir` to `limits`, the least recently written first.
+fn prune(dir: &Path, (count, bytes): (usize, usize)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(SystemTime, u64, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            Some((m.modified().ok()?, m.len(), e.path()))
+        })
+        .collect();
+    // Newest first: what fits is kept.
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let mut total = 0u64;
+    for (i, (_, len, path)) in files.iter().enumerate() {
+        total += len;
+        if i >= count || total > bytes as u64 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// Splits a cache file at its blank line: the header (time, key) and the body.
 fn split_file(bytes: &[u8]) -> Option<(&str, &[u8])> {
     let at = bytes.windows(2).position(|w| w == b"\n\n")?;
     Some((std::str::from_utf8(&bytes[..at]).ok()?, &bytes[at + 2..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_keeps_at_most_its_limits_dropping_the_oldest() {
+        let dir = tempfile::tempdir().unwrap();
+        let ttl = Duration::from_secs(60);
+        let listings = Listings::with_limits(dir.path(), ttl, (3, 1000)).unwrap();
+        for i in 0..5 {
+            listings.keep(&format!("/plugins/p{i}"), Arc::from(&b"[]"[..]));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let files = || {
+            std::fs::read_dir(dir.path().join("listings"))
+                .unwrap()
+                .count()
+        };
+        assert_eq!(files(), 3);
+        assert!(listings.cached("/plugins/p0").is_none());
+        assert!(listings.cached("/plugins/p4").is_some());
+        // Bytes count too: one large body pushes the others out.
+        listings.keep("/plugins/big", Arc::from(vec![b' '; 999]));
+        assert_eq!(files(), 1);
+        assert!(listings.cached("/plugins/big").is_some());
+        // What an earlier process kept is cut to the limits on open.
+        for i in 0..4 {
+            listings.keep(&format!("/plugins/q{i}"), Arc::from(&b"[]"[..]));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        drop(listings);
+        let tight = Listings::with_limits(dir.path(), ttl, (2, 1000)).unwrap();
+        assert_eq!(files(), 2);
+        assert!(tight.cached("/plugins/q3").is_some());
+    }
 }

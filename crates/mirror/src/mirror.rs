@@ -110,6 +110,11 @@ impl Mirror {
         self.store.len()
     }
 
+    /// Whether the mirror holds `digest` already (no upstream request).
+    pub fn holds(&self, digest: &str) -> bool {
+        self.store.record(digest).is_some()
+    }
+
     /// The artifact `digest`: held, or fetched from the upstream and verified first.
     pub async fn artifact(&self, digest: &str) -> Result<Arc<Record>, Error> {
         if let Some(r) = self.store.record(digest) {
@@ -167,6 +172,7 @@ impl Mirror {
                 .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
                 .collect(),
             checkpoint: checkpoint.to_string(),
+            log: None,
         })
     }
 

@@ -18,6 +18,9 @@ pub struct App {
     pub cache: ResponseCache,
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Where this registry's log is routed when not at `/log` (a mirror that also
+    /// publishes serves the upstream's log there), told to clients in every proof answer.
+    pub log_routes: Option<String>,
 }
 
 /// Cheap-to-clone handle on [`App`], the axum state.

@@ -38,9 +38,16 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Registers the server's metrics and the registry's own.
-    pub fn new(registry: &cairn_registry::Registry) -> Arc<Self> {
+    /// Registers the server's metrics, the registry's own and, on a mirror that also
+    /// publishes, the mirror's.
+    pub fn new(
+        registry: &cairn_registry::Registry,
+        mirror: Option<&cairn_mirror::MirrorMetrics>,
+    ) -> Arc<Self> {
         let mut prom = PromRegistry::with_prefix("cairn");
+        if let Some(m) = mirror {
+            m.register(&mut prom);
+        }
         let requests = Family::<RequestLabels, Counter>::default();
         prom.register("http_requests", "HTTP requests answered", requests.clone());
         let queue_depth = Gauge::default();

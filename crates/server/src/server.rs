@@ -44,33 +44,14 @@ pub struct Server {
 impl Server {
     /// Opens the registry and binds the socket.
     pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
-        let data_dir = config.registry.data_dir.clone();
-        let registry = Registry::open(config.registry).await?;
-        let (token, token_source) = match config.token {
-            Some(token) => (token, TokenSource::Configured),
-            None => BearerToken::load_or_generate(&data_dir).map_err(|source| ServerError::Io {
-                context: "reading or creating the token file".into(),
-                source,
-            })?,
-        };
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| ServerError::Io {
-                context: format!("binding {}", config.addr),
-                source,
-            })?;
-        let metrics = crate::metrics::Metrics::new(&registry);
-        let state = AppState(Arc::new(App {
-            registry,
-            token,
-            cache: Default::default(),
-            metrics,
-        }));
+        let limits = config.limits;
+        let listener = listen(config.addr).await?;
+        let (state, token_source) = open_app(config, None, None).await?;
         Ok(Server {
             listener,
             state,
             token_source,
-            limits: config.limits,
+            limits,
         })
     }
 
@@ -100,4 +81,42 @@ impl Server {
         crate::connection::serve(self.listener, app, self.limits, shutdown).await;
         Ok(())
     }
+}
+
+/// Binds `addr`.
+pub(crate) async fn listen(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Io {
+            context: format!("binding {addr}"),
+            source,
+        })
+}
+
+/// Opens the registry of `config` and its token: the state of a registry's handlers.
+/// `log_routes` is where its log is routed when not at `/log`; `mirror` adds a mirror's
+/// counters to its metrics.
+pub(crate) async fn open_app(
+    config: ServerConfig,
+    log_routes: Option<String>,
+    mirror: Option<&cairn_mirror::MirrorMetrics>,
+) -> Result<(AppState, TokenSource), ServerError> {
+    let data_dir = config.registry.data_dir.clone();
+    let registry = Registry::open(config.registry).await?;
+    let (token, token_source) = match config.token {
+        Some(token) => (token, TokenSource::Configured),
+        None => BearerToken::load_or_generate(&data_dir).map_err(|source| ServerError::Io {
+            context: "reading or creating the token file".into(),
+            source,
+        })?,
+    };
+    let metrics = crate::metrics::Metrics::new(&registry, mirror);
+    let state = AppState(Arc::new(App {
+        registry,
+        token,
+        cache: Default::default(),
+        metrics,
+        log_routes,
+    }));
+    Ok((state, token_source))
 }

@@ -190,6 +190,7 @@ macro_rules! say {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let allow_local = args.upstream.allow_local;
     let (config, mirror) = args.resolve()?;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -209,10 +210,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let served = runtime.block_on(async move {
         if let Some(mirror) = mirror {
-            let server = MirrorServer::bind(config.addr, config.limits, mirror)
+            let data = config.registry.data_dir.clone();
+            let local = allow_local.then(|| config.clone());
+            let server = MirrorServer::bind(config.addr, config.limits, mirror, local)
                 .await
                 .context("starting the mirror")?;
-            announce_mirror(&server);
+            announce_mirror(&server, &data);
             server.run(shutdown_signal()).await.context("serving")?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -230,13 +233,24 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// Start-up facts for the operator, on stderr. The token is printed only when generated.
 fn announce(server: &Server, data: &std::path::Path) {
-    let keys = server.state().registry.keys();
+    announce_registry(server.state(), server.token_source(), data);
+    // Last, so that whoever waits for this line has seen everything above.
+    say!("cairn: listening on http://{}", server.local_addr());
+}
+
+/// What a registry holds and trusts, its token and its log key.
+fn announce_registry(
+    state: &cairn_server::AppState,
+    token_source: &TokenSource,
+    data: &std::path::Path,
+) {
+    let keys = state.registry.keys();
     say!(
         "cairn: data directory {} (index: {})",
         data.display(),
-        server.state().registry.index_engine()
+        state.registry.index_engine()
     );
-    match server.token_source() {
+    match token_source {
         TokenSource::Generated(text) => {
             say!(
                 "cairn: generated write token (shown once, kept in {}/token):",
@@ -247,7 +261,7 @@ fn announce(server: &Server, data: &std::path::Path) {
         TokenSource::Stored => say!("cairn: write token read from {}/token", data.display()),
         TokenSource::Configured => say!("cairn: write token set by configuration"),
     }
-    if let Some(policy) = server.state().registry.policy() {
+    if let Some(policy) = state.registry.policy() {
         say!(
             "cairn: uploads checked against trust policy version {} (expires {})",
             policy.doc().version,
@@ -262,8 +276,8 @@ fn announce(server: &Server, data: &std::path::Path) {
     for key in keys.keys() {
         say!("cairn: trusting signing key {}", &key.id()[..16]);
     }
-    let log = server.state().registry.log();
-    if server.state().registry.log_key_created() {
+    let log = state.registry.log();
+    if state.registry.log_key_created() {
         say!("cairn: generated the log key");
     }
     say!(
@@ -271,15 +285,25 @@ fn announce(server: &Server, data: &std::path::Path) {
         log.size()
     );
     say!("{}", log.verifier());
-    // Last, so that whoever waits for this line has seen everything above.
-    say!("cairn: listening on http://{}", server.local_addr());
 }
 
 /// Start-up facts of a mirror, on stderr.
-fn announce_mirror(server: &MirrorServer) {
+fn announce_mirror(server: &MirrorServer, data: &std::path::Path) {
     let m = &server.state().mirror;
+    if let Some((local, token_source)) = server.local() {
+        announce_registry(local, token_source, data);
+        say!(
+            "cairn: local plugins published beside the mirrored ones, their log at {}",
+            cairn_server::mirror::local::LOCAL_LOG_ROUTES
+        );
+    }
+    let kind = if server.local().is_some() {
+        "mirror"
+    } else {
+        "read-only mirror"
+    };
     say!(
-        "cairn: read-only mirror of {} (kept in {}), {} artifacts held",
+        "cairn: {kind} of {} (kept in {}), {} artifacts held",
         m.upstream(),
         m.config().dir.display(),
         m.held()

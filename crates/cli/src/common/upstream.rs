@@ -28,6 +28,11 @@ pub struct UpstreamArgs {
     /// Keep every entry bundle of the upstream log, not only those requests needed
     #[arg(long, requires = "upstream")]
     pub mirror_log: bool,
+    /// Also publish local plugins: uploads (with the write token) go into a registry of the
+    /// mirror's own, served beside the mirrored ones, logged in the mirror's own log at
+    /// /local/log (the upstream's stays at /log)
+    #[arg(long, env = "CAIRN_ALLOW_LOCAL", requires = "upstream")]
+    pub allow_local: bool,
 }
 
 impl UpstreamArgs {

@@ -5,6 +5,7 @@
 //! nothing of it.
 
 mod http;
+mod local;
 mod lying;
 
 use std::path::Path;
@@ -34,7 +35,7 @@ pub(crate) fn mirror(w: &Setup, name: &str, extra: &[&str]) -> Served {
 }
 
 /// `cairn pull SPEC` from `registry` with a fresh client state (`home`).
-fn pull(
+pub(crate) fn pull(
     home: &Path,
     registry: &str,
     spec: &str,
@@ -48,7 +49,7 @@ fn pull(
         .unwrap()
 }
 
-fn json(bytes: &[u8]) -> Value {
+pub(crate) fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap()
 }
 
@@ -104,6 +105,16 @@ fn a_mirror_serves_the_upstreams_bytes_and_proofs_and_outlives_it() {
     let (status, body) = post(&m.url, "/files");
     assert_eq!(status, 405);
     assert!(body.contains(&w.proxy_url), "{body}");
+    // What it does not mirror, it says so, naming the upstream.
+    for path in ["/packages", "/efi", "/ui/plugins"] {
+        let (status, _, body) = get(&m.url, path);
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(status, 404, "{path}");
+        assert!(
+            body.contains("is not mirrored") && body.contains(&w.proxy_url),
+            "{body}"
+        );
+    }
     let metrics = get(&m.url, "/metrics").2;
     assert_eq!(metric(&metrics, "cairn_mirror_cache_misses_total"), 1.0);
     assert!(metric(&metrics, "cairn_mirror_cache_hits_total") >= 4.0);

@@ -281,6 +281,7 @@ pub(crate) async fn entry_proof(
         entry,
         proof,
         checkpoint,
+        log: state.log_routes.clone(),
     })
     .into_response())
 }

@@ -31,7 +31,7 @@ pub struct FindParams {
 }
 
 impl FindParams {
-    fn validate(self) -> Result<FindQuery, ApiError> {
+    pub(crate) fn validate(self) -> Result<FindQuery, ApiError> {
         let file_type = self
             .file_type
             .map(|f| FileType::parse(&f).ok_or_else(|| bad("file_type", "pe, elf or mach")))

@@ -67,6 +67,21 @@ pub async fn refuse_write(State(s): State<MirrorState>) -> Response {
         .into_response()
 }
 
+/// Every other route: a read-only mirror mirrors plugins and the upstream's log, nothing
+/// else; the answer says where to go instead of a bare 404.
+pub async fn not_mirrored(State(s): State<MirrorState>, uri: Uri) -> Response {
+    let upstream = s.mirror.upstream();
+    (
+        StatusCode::NOT_FOUND,
+        format!(
+            "{} is not mirrored: this mirror of {upstream} serves its plugins (the memflow \
+             API and their proofs) and its log; ask {upstream} directly",
+            uri.path()
+        ),
+    )
+        .into_response()
+}
+
 /// `GET /plugins` and `/plugins/{name}`: the upstream's listing, from the cache while it
 /// is fresh; stale ones carry `Warning: 110` and their `Age`.
 pub async fn listing(State(s): State<MirrorState>, uri: Uri) -> Result<Response, ApiError> {

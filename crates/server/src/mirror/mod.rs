@@ -3,11 +3,16 @@
 //!
 //! Writes are refused with 405 and a message naming the upstream: a mirror publishes
 //! nothing of its own, so every proof it serves is the upstream's, for the upstream key.
+//! With `--allow-local` it does publish, from a registry of its own beside the mirror
+//! (see [`local`]).
 
 mod answers;
 mod handlers;
+mod listing_merge;
+pub mod local;
 mod serve;
 
+pub use listing_merge::MAX_MERGED_DEPTH;
 pub use serve::MirrorServer;
 
 use std::sync::Arc;
@@ -65,6 +70,7 @@ pub fn router(state: MirrorState) -> Router {
         .route("/log/entries/{index}", get(h::entry))
         .route("/log/proof/inclusion", get(h::inclusion))
         .route("/log/proof/consistency", get(h::consistency))
+        .fallback(h::not_mirrored)
         .with_state(state)
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::new())

@@ -7,22 +7,30 @@ use cairn_mirror::{Mirror, MirrorConfig};
 use tokio::net::TcpListener;
 
 use super::{MirrorState, router};
+use crate::app::AppState;
+use crate::config::ServerConfig;
 use crate::server::ServerError;
+use crate::token::TokenSource;
 
 /// A bound mirror, ready to serve.
 #[derive(Debug)]
 pub struct MirrorServer {
     listener: TcpListener,
     state: MirrorState,
+    local: Option<(AppState, TokenSource)>,
     limits: crate::Limits,
 }
 
 impl MirrorServer {
-    /// Opens the mirror's directory (checking what it holds) and binds the socket.
+    /// Opens the mirror's directory (checking what it holds) and binds the socket. With
+    /// `local` (`--allow-local`), the registry it configures publishes the mirror's own
+    /// plugins beside the mirrored ones, its log routed at
+    /// [`super::local::LOCAL_LOG_ROUTES`].
     pub async fn bind(
         addr: SocketAddr,
         limits: crate::Limits,
         config: MirrorConfig,
+        local: Option<ServerConfig>,
     ) -> Result<Self, ServerError> {
         let mirror = tokio::task::spawn_blocking(move || Mirror::open(config))
             .await
@@ -30,17 +38,30 @@ impl MirrorServer {
                 context: "opening the mirror".into(),
                 source: std::io::Error::other(e.to_string()),
             })??;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Io {
-                context: format!("binding {addr}"),
-                source,
-            })?;
+        let local = match local {
+            Some(config) => Some(
+                crate::server::open_app(
+                    config,
+                    Some(super::local::LOCAL_LOG_ROUTES.to_owned()),
+                    Some(mirror.metrics()),
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let listener = crate::server::listen(addr).await?;
         Ok(MirrorServer {
             listener,
             state: MirrorState::new(mirror),
+            local,
             limits,
         })
+    }
+
+    /// The registry of the mirror's own plugins and where its token came from, with
+    /// `--allow-local`.
+    pub fn local(&self) -> Option<&(AppState, TokenSource)> {
+        self.local.as_ref()
     }
 
     /// The address actually bound.
@@ -77,7 +98,10 @@ impl MirrorServer {
                 tokio::time::sleep(m.config().listing_ttl).await;
             }
         });
-        let app = router(self.state);
+        let app = match self.local {
+            Some((local, _)) => super::local::router(self.state, local),
+            None => router(self.state),
+        };
         crate::connection::serve(self.listener, app, self.limits, shutdown).await;
         follow.abort();
         Ok(())

@@ -32,6 +32,17 @@ impl Setup {
     /// A policy signed by the root key, pinning the registry's log: alice may sign `globs`;
     /// `deny` adds deny rules.
     pub(crate) fn policy(&self, name: &str, globs: &[&str], deny: &[&str]) -> PathBuf {
+        self.policy_for(name, &self.vkey, globs, deny)
+    }
+
+    /// [`Setup::policy`], pinning the log of `vkey` instead.
+    pub(crate) fn policy_for(
+        &self,
+        name: &str,
+        vkey: &str,
+        globs: &[&str],
+        deny: &[&str],
+    ) -> PathBuf {
         let policy = self.path(name);
         let home = self.dir.path();
         ok(client(home)
@@ -44,7 +55,7 @@ impl Setup {
                 "--root-key",
             ])
             .arg(self.path("root.pem.pub"))
-            .args(["--log-key", &self.vkey]));
+            .args(["--log-key", vkey]));
         let mut add = client(home);
         add.args(["trust", "add-signer", s(&policy), "--name", "alice"])
             .args(["--key", s(&self.path("alice.pem.pub"))]);
@@ -101,11 +112,16 @@ impl Setup {
     }
 
     pub(crate) fn push(&self, name: &str, bytes: &[u8]) -> String {
+        self.push_to(&self.served.url, TOKEN, name, bytes)
+    }
+
+    /// Pushes `bytes`, signed by alice, to the registry at `url` with `token`.
+    pub(crate) fn push_to(&self, url: &str, token: &str, name: &str, bytes: &[u8]) -> String {
         let file = self.path(name);
         std::fs::write(&file, bytes).unwrap();
         let out = ok(client(self.dir.path())
             .args(["push", s(&file), "--key", s(&self.path("alice.pem"))])
-            .args(["--registry", &self.served.url, "--token", TOKEN]));
+            .args(["--registry", url, "--token", token]));
         assert!(stdout(&out).contains("Added"), "{}", stdout(&out));
         sha256_hex(bytes)
     }

@@ -32,6 +32,18 @@ pub(crate) fn post(base: &str, path: &str) -> (u16, String) {
     })
 }
 
+/// `DELETE base+path`, with `token` as bearer when given: status and text.
+pub(crate) fn delete(base: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    block_on(async {
+        let mut r = reqwest::Client::new().delete(format!("{base}{path}"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let r = r.send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    })
+}
+
 /// The value of a metric line `name[{labels}] value` in OpenMetrics text (0 when absent).
 pub(crate) fn metric(text: &[u8], name: &str) -> f64 {
     String::from_utf8_lossy(text)
