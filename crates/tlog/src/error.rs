@@ -332,4 +332,14 @@ pub enum SignatureFailure {
         /// The key, as `<name>+<8 hex id>`.
         key: String,
     },
+    /// Fewer trusted witnesses cosigned than required.
+    #[error("{got} of the {need} witness cosignatures required (valid ones by: {by})")]
+    Quorum {
+        /// Cosignatures required.
+        need: usize,
+        /// Valid cosignatures by distinct trusted witnesses.
+        got: usize,
+        /// Their names, comma-separated (`none` when there are none).
+        by: String,
+    },
 }

@@ -32,12 +32,20 @@ fn key_io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// Reads the log key from `path` (PKCS#8 PEM, as `openssl genpkey -algorithm ed25519`
 /// writes it), or generates one there if the file does not exist.
 pub fn load_or_generate(path: &Path, origin: &str) -> Result<(NoteSigner, bool), Error> {
+    let (seed, created) = load_or_generate_seed(path)?;
+    Ok((NoteSigner::from_secret(origin, seed)?, created))
+}
+
+/// The Ed25519 seed kept at `path` (PKCS#8 PEM), in guarded memory, or a new one written
+/// there if the file does not exist; `true` when it was generated. Any Ed25519 key of
+/// Cairn's (a log's, a witness's) is kept this way.
+pub fn load_or_generate_seed(path: &Path) -> Result<(LockedBuffer, bool), Error> {
     match path.try_exists() {
-        Ok(true) => Ok((NoteSigner::from_secret(origin, read_seed(path)?)?, false)),
+        Ok(true) => Ok((read_seed(path)?, false)),
         Ok(false) => {
             let seed = LockedBuffer::random(32)?;
             write_key(path, &seed)?;
-            Ok((NoteSigner::from_secret(origin, seed)?, true))
+            Ok((seed, true))
         }
         Err(e) => Err(key_io(path)(e)),
     }

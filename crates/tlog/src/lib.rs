@@ -6,7 +6,8 @@
 //!   empty-tree root (the C2SP witness rule).
 //! - [`note`] and [`checkpoint`]: C2SP signed notes (Ed25519, key ID
 //!   `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ pk)[:4]`, verifier keys `name+hexid+base64`) and the
-//!   tlog-checkpoint body they sign.
+//!   tlog-checkpoint body they sign; [`cosignature`]: witnesses' C2SP `cosignature/v1`
+//!   lines (key type 0x04) and quorum checks.
 //! - [`tile`]: C2SP tlog-tiles paths (`tile/<L>/<N>[.p/<W>]`, x-grouped indices) and the
 //!   encodings of hash tiles and entry bundles.
 //!
@@ -24,6 +25,7 @@
 
 mod bundles;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod entry;
 mod error;
 pub mod keyfile;
@@ -34,9 +36,11 @@ pub mod sequencer;
 pub mod store;
 pub mod tile;
 pub mod verify;
+pub mod witness;
 pub mod writer;
 
 pub use checkpoint::Checkpoint;
+pub use cosignature::{CosignatureVerifier, Cosigner};
 pub use error::{
     Defect, Error, FetchFailure, Inconsistency, KeyFileFailure, ProofError, SignatureFailure,
 };

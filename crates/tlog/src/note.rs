@@ -16,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use crate::error::{Defect, Error, SignatureFailure};
 
 /// Signature type byte of Ed25519 keys.
-const ALG_ED25519: u8 = 0x01;
+pub(crate) const ALG_ED25519: u8 = 0x01;
 /// Most signature lines accepted in one note.
 const MAX_SIGNATURES: usize = 100;
 /// Largest note accepted.
@@ -30,7 +30,7 @@ fn malformed(defect: Defect) -> Error {
 }
 
 /// `<field> is not base64`.
-fn not_base64(field: &'static str) -> Defect {
+pub(crate) fn not_base64(field: &'static str) -> Defect {
     Defect::Encoding {
         field,
         expected: "base64",
@@ -39,16 +39,22 @@ fn not_base64(field: &'static str) -> Defect {
 
 /// `<name>+<id>+<key data>`, the shape of verifier keys and (after `PRIVATE+KEY+`) of
 /// signer keys.
-const KEY_SHAPE: Defect = Defect::Encoding {
+pub(crate) const KEY_SHAPE: Defect = Defect::Encoding {
     field: "key",
     expected: "name+id+key",
 };
 
 /// `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[:4]` as a big-endian integer.
 pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
+    typed_key_id(name, ALG_ED25519, public_key)
+}
+
+/// `SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4]`: the key id of a key of signature type
+/// `alg` (0x01 notes, 0x04 cosignatures).
+pub fn typed_key_id(name: &str, alg: u8, public_key: &[u8; 32]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ALG_ED25519]);
+    h.update([b'\n', alg]);
     h.update(public_key);
     let d = h.finalize();
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
@@ -154,7 +160,10 @@ impl fmt::Debug for NoteSigner {
 }
 
 /// Runs `f` with the Ed25519 key of a 32-byte seed, then scrubs the stack it used.
-fn with_key<R>(seed: &LockedBuffer, f: impl FnOnce(&SigningKey) -> R) -> Result<R, Error> {
+pub(crate) fn with_key<R>(
+    seed: &LockedBuffer,
+    f: impl FnOnce(&SigningKey) -> R,
+) -> Result<R, Error> {
     let bytes = seed.bytes();
     let seed: &[u8; 32] = bytes.as_array().ok_or_else(|| Error::Malformed {
         what: "signer key",
