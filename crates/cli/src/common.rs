@@ -9,6 +9,7 @@ pub mod key_ids;
 pub mod log_key;
 pub mod passphrase;
 pub mod remote;
+pub mod shutdown;
 pub mod signature;
 pub mod storage;
 pub mod trust;

@@ -33,6 +33,7 @@ mod router;
 mod server;
 mod token;
 pub mod ui;
+pub mod witness;
 
 pub use app::{App, AppState};
 pub use config::ServerConfig;

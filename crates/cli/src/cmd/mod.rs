@@ -12,6 +12,7 @@ mod pull;
 mod scan;
 mod serve;
 mod trust;
+mod witness;
 
 use std::process::ExitCode;
 
@@ -77,6 +78,9 @@ enum Command {
     /// UEFI Secure Boot: image digests and signature lists.
     #[command(subcommand)]
     Efi(efi::EfiCommand),
+    /// A C2SP tlog-witness that cosigns other registries' checkpoints.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
 }
 
 /// Runs the chosen command.
@@ -90,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Attest(cmd) => attest::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Mirror(cmd) => mirror::run(cmd),
+        Command::Witness(cmd) => witness::run(cmd),
         Command::Keygen(args) => keys::keygen(args),
         Command::Key(cmd) => keys::key(cmd),
         Command::Sign(args) => keys::sign(args),

@@ -216,13 +216,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .await
                 .context("starting the mirror")?;
             announce_mirror(&server, &data);
-            server.run(shutdown_signal()).await.context("serving")?;
+            server
+                .run(crate::common::shutdown::signal())
+                .await
+                .context("serving")?;
             return Ok(ExitCode::SUCCESS);
         }
         let data = config.registry.data_dir.clone();
         let server = Server::bind(config).await.context("starting the server")?;
         announce(&server, &data);
-        server.run(shutdown_signal()).await.context("serving")?;
+        server
+            .run(crate::common::shutdown::signal())
+            .await
+            .context("serving")?;
         Ok(ExitCode::SUCCESS)
     });
     drop(runtime);
@@ -317,20 +323,4 @@ fn announce_mirror(server: &MirrorServer, data: &std::path::Path) {
         say!("cairn: mirrored artifacts checked against the upstream trust policy");
     }
     say!("cairn: listening on http://{}", server.local_addr());
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    say!("cairn: shutting down");
 }

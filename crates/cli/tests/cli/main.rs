@@ -31,3 +31,4 @@ mod serve;
 mod ui;
 mod util;
 mod vm;
+mod witness;
