@@ -15,9 +15,7 @@ use cairn_secmem::{Enclave, LockedBuffer};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 
 use crate::error::{Defect, Error, SignatureFailure};
-use crate::note::{
-    KEY_SHAPE, Note, NoteSignature, is_valid_name, not_base64, typed_key_id, with_key,
-};
+use crate::note::{Note, NoteSignature, is_valid_name, parse_typed_key, typed_key_id, with_key};
 
 /// Signature type byte of cosignature/v1 keys.
 pub const ALG_COSIGNATURE: u8 = 0x04;
@@ -38,49 +36,10 @@ pub struct CosignatureVerifier {
 }
 
 impl CosignatureVerifier {
-    /// Parses a witness verifier key, checking its id.
+    /// Parses a witness verifier key, checking its type (0x04) and id.
     pub fn parse(vkey: &str) -> Result<Self, Error> {
-        let bad = |defect| Error::Malformed {
-            what: "witness key",
-            defect,
-        };
-        let mut parts = vkey.trim().splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(data)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad(KEY_SHAPE));
-        };
-        if !is_valid_name(name) || id_hex.len() != 8 {
-            return Err(bad(Defect::Invalid("name or id")));
-        }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|_| {
-            bad(Defect::Encoding {
-                field: "id",
-                expected: "hex",
-            })
-        })?;
-        let raw = B64.decode(data).map_err(|_| bad(not_base64("key")))?;
-        let [ALG_COSIGNATURE, key @ ..] = raw.as_slice() else {
-            return Err(bad(Defect::Invalid(
-                "key type (a cosignature/v1 key starts with 0x04)",
-            )));
-        };
-        let key: [u8; 32] = key.try_into().map_err(|_| {
-            bad(Defect::Length {
-                field: "Ed25519 key",
-                expected: 32,
-                found: key.len(),
-            })
-        })?;
-        if typed_key_id(name, ALG_COSIGNATURE, &key) != id {
-            return Err(bad(Defect::KeyIdMismatch));
-        }
-        let key =
-            VerifyingKey::from_bytes(&key).map_err(|_| bad(Defect::Invalid("Ed25519 point")))?;
-        Ok(CosignatureVerifier {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        let (name, id, key) = parse_typed_key(vkey.trim(), ALG_COSIGNATURE, "witness key")?;
+        Ok(CosignatureVerifier { name, id, key })
     }
 
     /// The witness's name.

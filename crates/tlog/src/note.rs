@@ -65,6 +65,48 @@ pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
 }
 
+/// Parses `<name>+<8 hex id>+<base64(alg ‖ 32-byte key)>` (a verifier key of signature
+/// type `alg`), checking the type and the id; `what` names it in errors.
+pub(crate) fn parse_typed_key(
+    vkey: &str,
+    alg: u8,
+    what: &'static str,
+) -> Result<(String, u32, VerifyingKey), Error> {
+    let bad = |defect| Error::Malformed { what, defect };
+    // Split from the left: names cannot hold '+', base64 key data can.
+    let mut parts = vkey.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(data)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad(KEY_SHAPE));
+    };
+    if !is_valid_name(name) || id_hex.len() != 8 {
+        return Err(bad(Defect::Invalid("name or id")));
+    }
+    let id = u32::from_str_radix(id_hex, 16).map_err(|_| {
+        bad(Defect::Encoding {
+            field: "id",
+            expected: "hex",
+        })
+    })?;
+    let raw = B64.decode(data).map_err(|_| bad(not_base64("key")))?;
+    let key = match raw.split_first() {
+        Some((&t, key)) if t == alg => key,
+        _ if alg == ALG_ED25519 => return Err(bad(Defect::NotEd25519)),
+        _ => return Err(bad(Defect::Invalid("key type"))),
+    };
+    let key: [u8; 32] = key.try_into().map_err(|_| {
+        bad(Defect::Length {
+            field: "Ed25519 key",
+            expected: 32,
+            found: key.len(),
+        })
+    })?;
+    if typed_key_id(name, alg, &key) != id {
+        return Err(bad(Defect::KeyIdMismatch));
+    }
+    let key = VerifyingKey::from_bytes(&key).map_err(|_| bad(Defect::Invalid("Ed25519 point")))?;
+    Ok((name.to_owned(), id, key))
+}
+
 /// A public key that verifies notes, known by name and key id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteVerifier {
@@ -76,46 +118,8 @@ pub struct NoteVerifier {
 impl NoteVerifier {
     /// Parses `<name>+<8 hex id>+<base64(0x01 ‖ 32-byte key)>`, checking the id.
     pub fn parse(vkey: &str) -> Result<Self, Error> {
-        let bad = |defect| Error::Malformed {
-            what: "verifier key",
-            defect,
-        };
-        // Split from the left: names cannot hold '+', base64 key data can.
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(data)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad(KEY_SHAPE));
-        };
-        if !is_valid_name(name) || id_hex.len() != 8 {
-            return Err(bad(Defect::Invalid("name or id")));
-        }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|_| {
-            bad(Defect::Encoding {
-                field: "id",
-                expected: "hex",
-            })
-        })?;
-        let raw = B64.decode(data).map_err(|_| bad(not_base64("key")))?;
-        let [ALG_ED25519, key @ ..] = raw.as_slice() else {
-            return Err(bad(Defect::NotEd25519));
-        };
-        let key: [u8; 32] = key.try_into().map_err(|_| {
-            bad(Defect::Length {
-                field: "Ed25519 key",
-                expected: 32,
-                found: key.len(),
-            })
-        })?;
-        if key_id(name, &key) != id {
-            return Err(bad(Defect::KeyIdMismatch));
-        }
-        let key =
-            VerifyingKey::from_bytes(&key).map_err(|_| bad(Defect::Invalid("Ed25519 point")))?;
-        Ok(NoteVerifier {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        let (name, id, key) = parse_typed_key(vkey, ALG_ED25519, "verifier key")?;
+        Ok(NoteVerifier { name, id, key })
     }
 
     /// The key name.
