@@ -20,16 +20,22 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/memflow-plugins")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_memflow_client_gets_the_same_through_a_mirror() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("up"));
+/// A registry in `data` that trusts the fixture key, served: its URL and log key.
+async fn upstream(data: &std::path::Path) -> (String, cairn_tlog::NoteVerifier) {
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), data);
     config.token = BearerToken::new(TOKEN);
     config.registry.public_keys = vec![fixtures().join("test-keys/fixture-test-pub-key.pem")];
     let upstream = Server::bind(config).await.unwrap();
     let up = format!("http://{}", upstream.local_addr());
     let key = upstream.state().registry.log().verifier().clone();
     tokio::spawn(upstream.run(std::future::pending()));
+    (up, key)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_memflow_client_gets_the_same_through_a_mirror() {
+    let dir = tempfile::tempdir().unwrap();
+    let (up, key) = upstream(&dir.path().join("up")).await;
 
     let mut generator =
         SignatureGenerator::new(fixtures().join("test-keys/fixture-test-priv-key.pem")).unwrap();
@@ -126,13 +132,7 @@ async fn the_memflow_client_gets_the_same_through_a_mirror() {
 async fn the_memflow_client_publishes_to_a_mirror_that_allows_local_plugins() {
     let dir = tempfile::tempdir().unwrap();
     let public = fixtures().join("test-keys/fixture-test-pub-key.pem");
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("up"));
-    config.token = BearerToken::new(TOKEN);
-    config.registry.public_keys = vec![public.clone()];
-    let upstream = Server::bind(config).await.unwrap();
-    let up = format!("http://{}", upstream.local_addr());
-    let key = upstream.state().registry.log().verifier().clone();
-    tokio::spawn(upstream.run(std::future::pending()));
+    let (up, key) = upstream(&dir.path().join("up")).await;
     let mut generator =
         SignatureGenerator::new(fixtures().join("test-keys/fixture-test-priv-key.pem")).unwrap();
     let r = upload(&up, TOKEN, "libmemflow_synthc.x86_64.so", &mut generator).await;
