@@ -62,15 +62,17 @@ pub async fn find(
         local = local_variants(&s, &name, &query, depth).await?;
     }
     let (upstream, warning) = split(upstream_variants(&s, &uri, depth).await?);
+    let held: std::collections::HashSet<(String, String)> = local
+        .iter()
+        .map(|m| (m.digest.clone(), m.descriptor.name.clone()))
+        .collect();
     let mut merged = local;
-    for v in upstream.unwrap_or_default() {
-        let held = merged
-            .iter()
-            .any(|m| m.digest == v.digest && m.descriptor.name == v.descriptor.name);
-        if !held {
-            merged.push(v);
-        }
-    }
+    merged.extend(
+        upstream
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| !held.contains(&(v.digest.clone(), v.descriptor.name.clone()))),
+    );
     // Stable: on equal keys the local variant stays first.
     merged.sort_by(|a, b| {
         (b.descriptor.plugin_version, b.created_at)

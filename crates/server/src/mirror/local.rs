@@ -88,8 +88,10 @@ async fn download(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if s.local_has(&digest.0).await? {
-        return files::download(State(s.local), digest, method, headers).await;
+    // One index lookup: its size is what the blob is served with.
+    if let Some(size) = s.local.registry.size(&digest.0).await? {
+        let kind = "application/octet-stream";
+        return files::serve_blob(&s.local, &digest.0, size, kind, &method, &headers).await;
     }
     mirror::download(State(s.mirror), digest, method, headers).await
 }
